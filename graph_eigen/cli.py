@@ -1,0 +1,98 @@
+"""`graph-eigen` command line: thin over the library API. Errors print one line and exit 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Callable, Optional
+
+from .errors import GraphEigenError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+# modules with ``add_parsers(sub, add_dataset_args)`` that register more sub-commands
+COMMAND_MODULES = ("cli_commands", "cli_probe", "cli_diagnose")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"graph-eigen: error: {message}\n")
+
+
+def command(name: str):
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def add_dataset_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--dataset", required=required, help="registry name, e.g. CS, ogbn-products, sbm:n=10000")
+    p.add_argument("--root", default=None, help="folder holding the dataset (read-only); default $GRAPH_EIGEN_DATA")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="graph-eigen", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    p = sub.add_parser("info", help="print a dataset's size as JSON")
+    add_dataset_args(p)
+
+    p = sub.add_parser("exact", help="write the exact first-K eigenvectors of L_sym")
+    add_dataset_args(p)
+    p.add_argument("--dim", type=int, required=True, help="number of eigenvectors K")
+    p.add_argument("--out", required=True, help="output .npy (n x K float32)")
+    p.add_argument("--method", default="auto", choices=["auto", "dense", "eigsh", "lobpcg"])
+    p.add_argument("--laplacian", default="sym", choices=["sym", "rw", "unnormalized"])
+
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"graph_eigen.{module}").add_parsers(sub, add_dataset_args)
+    return parser
+
+
+@command("info")
+def _info(args: argparse.Namespace) -> int:
+    from .data import load_dataset
+
+    print(json.dumps(load_dataset(args.dataset, args.root).summary()))
+    return 0
+
+
+@command("exact")
+def _exact(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import load_dataset
+    from .eigsolve import exact_eigenpairs
+    from .io import save_json, save_npy
+
+    graph = load_dataset(args.dataset, args.root)
+    start = time.perf_counter()
+    pairs = exact_eigenpairs(graph, args.dim, laplacian_kind=args.laplacian, method=args.method)
+    seconds = time.perf_counter() - start
+    save_npy(args.out, pairs.vectors.astype("float32"))
+    meta = {"dataset": graph.name, "k": args.dim, "laplacian": args.laplacian, "method": pairs.method,
+            "eigenvalues": pairs.values.tolist(), "seconds": seconds}
+    save_json(str(args.out) + ".json", meta)
+    print(json.dumps(meta))
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except GraphEigenError as exc:
+        print(f"graph-eigen: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("graph-eigen: interrupted", file=sys.stderr)
+        return 130

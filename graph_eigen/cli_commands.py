@@ -1,0 +1,176 @@
+"""Sub-commands beyond info/exact: train, embed, eval, demo."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .cli import command
+from .config import TrainConfig
+
+
+def _fanouts(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"fanouts must be integers like 10,5 (got '{text}')") from exc
+
+
+def add_parsers(sub, add_dataset_args) -> None:
+    """Add the training and evaluation sub-commands to the parser."""
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train an encoder and export RUN_DIR/embeddings.npy")
+    add_dataset_args(p, required=False)
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--objective", default=None, choices=["neuralef", "basis"])
+    p.add_argument("--encoder", default=None, choices=["table", "mlp", "resmlp", "sage", "gcn"])
+    p.add_argument("--dim", type=int, default=None, help="embedding dimension K")
+    for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
+                      ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
+                      ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
+                      ("refresh-every", int)]:
+        p.add_argument(f"--{name}", type=typ, default=None)
+    p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
+    p.add_argument("--norm", default=None, choices=["none", "batch_norm", "layer_norm"])
+    p.add_argument("--optimizer", default=None, choices=["adam", "sgd"])
+    p.add_argument("--schedule", default=None, choices=["constant", "cosine"])
+    p.add_argument("--variant", default=None, choices=["ordered", "eigenmap"])
+    p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
+    p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
+    p.add_argument("--batch-operator", default=None)
+    p.add_argument("--ransac", action="store_true", default=None)
+    p.add_argument("--train-nodes", default=None, help=".npy of node ids: train on their induced subgraph")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("embed", help="export embeddings of a trained run (any graph with the same features)")
+    p.add_argument("run_dir")
+    add_dataset_args(p, required=False)
+    p.add_argument("--out", default=None, help="output .npy (default RUN_DIR/embeddings.npy)")
+
+    p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
+    p.add_argument("run_dir")
+    add_dataset_args(p, required=False)
+    p.add_argument("--dim", type=int, default=None, help="exact eigenvectors to compare with (default K)")
+    p.add_argument("--nodes", default=None, help=".npy of node ids: d_G over these rows only")
+
+    p = sub.add_parser("demo", help="offline demo: train, export, eval and probe on a synthetic graph")
+    p.add_argument("--out", default="runs/demo")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Defaults from TrainConfig (or the dataset's recommended preset), overridden by flags."""
+    from .presets import recommended_config
+
+    cfg = recommended_config(args.dataset or TrainConfig().dataset).to_dict()
+    cfg["root"] = args.root
+    for key in list(cfg):
+        value = getattr(args, key, None)
+        if value is not None:
+            cfg[key] = value
+    return TrainConfig.from_dict(cfg)
+
+
+def _load_graph(dataset, root, train_nodes=None):
+    import numpy as np
+
+    from .data import load_dataset
+    from .errors import ConfigError
+
+    graph = load_dataset(dataset, root)
+    if train_nodes:
+        try:
+            nodes = np.load(train_nodes)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read --train-nodes '{train_nodes}': {exc}") from exc
+        graph = graph.subgraph(nodes)
+    return graph
+
+
+@command("train")
+def _train(args: argparse.Namespace) -> int:
+    from .embed import export_embeddings
+    from .train import train
+
+    cfg = train_config_from_args(args)
+    if args.resume:
+        saved = TrainConfig.load(args.out)
+        cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
+    graph = _load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
+    model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
+                  progress=not args.no_progress)
+    meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
+    print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
+                      "nodes": meta["nodes"], "dim": meta["dim"]}))
+    return 0
+
+
+@command("embed")
+def _embed(args: argparse.Namespace) -> int:
+    from .embed import export_embeddings
+    from .train import load_model
+
+    cfg = TrainConfig.load(args.run_dir)
+    graph = _load_graph(args.dataset or cfg.dataset, args.root if args.dataset else cfg.root,
+                        None if args.dataset else cfg.train_nodes)
+    model = load_model(args.run_dir, graph)
+    out = args.out or str(Path(args.run_dir) / "embeddings.npy")
+    print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
+    return 0
+
+
+@command("eval")
+def _eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .errors import CheckpointError, ConfigError
+    from .evaluate.report import spectral_report
+    from .io import save_json
+
+    run = Path(args.run_dir)
+    cfg = TrainConfig.load(run)
+    emb_path = run / "embeddings.npy"
+    if not emb_path.is_file():
+        raise CheckpointError(f"no embeddings.npy in '{run}': run `graph-eigen embed {run}` first")
+    graph = _load_graph(args.dataset or cfg.dataset, args.root if args.dataset else cfg.root,
+                        None if args.dataset else cfg.train_nodes)
+    emb = np.load(emb_path)
+    nodes = None
+    if args.nodes:
+        try:
+            nodes = np.load(args.nodes)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read --nodes '{args.nodes}': {exc}") from exc
+    report = spectral_report(emb, graph, k=args.dim, nodes=nodes)
+    sidecar = Path(str(emb_path) + ".json")
+    if sidecar.is_file():
+        report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
+    save_json(run / "eval.json", report)
+    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_perp")}))
+    return 0
+
+
+@command("demo")
+def _demo(args: argparse.Namespace) -> int:
+    """Offline end to end on a synthetic graph: train, export, eval."""
+    from .data import load_dataset
+    from .embed import export_embeddings
+    from .evaluate.report import spectral_report
+    from .io import save_json
+    from .presets import recommended_config
+    from .train import train
+
+    out = Path(args.out)
+    cfg = recommended_config("sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0")
+    cfg.epochs = min(cfg.epochs, 5)
+    graph = load_dataset(cfg.dataset)
+    model = train(cfg, graph, out, overwrite=True)
+    export_embeddings(model, graph, out / "embeddings.npy", run_dir=out)
+    import numpy as np
+
+    report = spectral_report(np.load(out / "embeddings.npy"), graph)
+    save_json(out / "eval.json", report)
+    print(json.dumps({"run_dir": str(out), "d_G": report["d_G"], "k": report["k"],
+                      "clustering": report.get("clustering_learned")}))
+    return 0

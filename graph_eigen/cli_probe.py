@@ -1,0 +1,120 @@
+"""Sub-commands `probe` (linear-probe node classification) and `plot` (PNGs of a run)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Optional
+
+from .cli import command
+from .config import TrainConfig
+from .errors import CheckpointError, ConfigError
+
+
+def add_parsers(sub, add_dataset_args) -> None:
+    """Add `probe` and `plot` to the parser."""
+    p = sub.add_parser("probe", help="linear-probe node classification of an embedding; writes probe.json")
+    p.add_argument("target", help="a run folder (uses its embeddings.npy and dataset) or an embedding .npy")
+    add_dataset_args(p, required=False)
+    p.add_argument("--split", default=None, choices=["official", "random"],
+                   help="default: official for ogbn-* datasets that have one, else random")
+    p.add_argument("--train-frac", type=float, default=0.1, help="random split: training fraction")
+    p.add_argument("--val-frac", type=float, default=0.1, help="random split: validation fraction")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (splits / label subsets)")
+    p.add_argument("--label-ratio", type=float, default=1.0, help="fraction of training labels kept")
+    p.add_argument("--stratify", action="store_true", help="random split: draw per class")
+    p.add_argument("--dims", type=int, default=None, help="use only the first DIMS columns")
+    p.add_argument("--concat-features", action="store_true", help="append the raw node features")
+    p.add_argument("--truncation", action="store_true", help="also probe the first 1, 2, 4, ..., K dims")
+    p.add_argument("--baselines", action="store_true",
+                   help="also probe raw features, a random encoder and the exact eigenmap")
+
+    p = sub.add_parser("plot", help="write PNGs of a run (curves, spectrum, truncation, 2-D view)")
+    p.add_argument("run_dir")
+    add_dataset_args(p, required=False)
+
+
+def _load_graph(dataset: str, root: Optional[str], train_nodes: Optional[str] = None):
+    import numpy as np
+
+    from .data import load_dataset
+
+    graph = load_dataset(dataset, root)
+    if train_nodes:
+        try:
+            nodes = np.load(train_nodes)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the run's train_nodes '{train_nodes}': {exc}") from exc
+        graph = graph.subgraph(nodes)
+    return graph
+
+
+def _resolve_target(args: argparse.Namespace):
+    """(embedding path, output path, run config or None, dataset, root, train_nodes)."""
+    target = Path(args.target)
+    if target.is_dir():
+        cfg = TrainConfig.load(target)
+        emb_path = target / "embeddings.npy"
+        if not emb_path.is_file():
+            raise CheckpointError(f"no embeddings.npy in '{target}': run `graph-eigen embed {target}` first")
+        if args.dataset:
+            return emb_path, target / "probe.json", cfg, args.dataset, args.root, None
+        return emb_path, target / "probe.json", cfg, cfg.dataset, cfg.root, cfg.train_nodes
+    if target.suffix != ".npy":
+        raise ConfigError(f"'{target}' is neither a run folder nor an embedding .npy file")
+    if not target.is_file():
+        raise ConfigError(f"embedding file '{target}' not found")
+    if not args.dataset:
+        raise ConfigError("--dataset is required when probing an .npy file")
+    return target, target.with_suffix(".probe.json"), None, args.dataset, args.root, None
+
+
+@command("probe")
+def _probe(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .evaluate.baselines import probe_baselines
+    from .evaluate.probe import linear_probe, truncation_curve
+    from .io import save_json
+
+    emb_path, out, cfg, dataset, root, train_nodes = _resolve_target(args)
+    try:
+        emb = np.load(emb_path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read embedding '{emb_path}': {exc}") from exc
+    graph = _load_graph(dataset, root, train_nodes)
+    split = args.split
+    if split is None:
+        is_ogb = dataset.lower().startswith("ogbn-") or graph.name.lower().startswith("ogbn-")
+        split = "official" if graph.split is not None and is_ogb else "random"
+    kwargs = dict(split=split, train_frac=args.train_frac, val_frac=args.val_frac, seeds=args.seeds,
+                  label_ratio=args.label_ratio, concat_features=args.concat_features,
+                  stratify=args.stratify)
+    result = linear_probe(emb, graph, dims=args.dims, **kwargs)
+    result.update(embedding=str(emb_path), dataset=dataset)
+    summary = {k: result[k] for k in ("accuracy_mean", "accuracy_std", "split", "train_size",
+                                      "val_size", "test_size", "dims", "seconds")}
+    if args.truncation:
+        result["truncation"] = truncation_curve(emb, graph, max_dim=args.dims, **kwargs)
+        summary["truncation"] = dict(zip(result["truncation"]["dims"],
+                                         result["truncation"]["accuracy_mean"]))
+    if args.baselines:
+        dim = int(args.dims or emb.shape[1])
+        result["baselines"] = probe_baselines(graph, dim, run_config=cfg, **kwargs)
+        summary["baselines"] = {k: v["accuracy_mean"] for k, v in result["baselines"].items()}
+    save_json(out, result)
+    print(json.dumps({"out": str(out), **summary}))
+    return 0
+
+
+@command("plot")
+def _plot(args: argparse.Namespace) -> int:
+    from .evaluate.plots import plot_run
+
+    labels = None
+    if args.dataset:
+        graph = _load_graph(args.dataset, args.root)
+        labels = None if graph.y is None else graph.y.numpy()
+    paths = plot_run(args.run_dir, labels=labels)
+    print(json.dumps({"plots": [str(p) for p in paths]}))
+    return 0

@@ -1,0 +1,71 @@
+"""Where graphs come from: one registry that maps a dataset name to its loader.
+
+Names (case-insensitive where they are words):
+
+- PyG datasets read from a local root in PyG's raw layout: ``Cora``, ``CiteSeer``, ``PubMed``,
+  ``Photo``, ``Computers``, ``CS``, ``Physics``, ``DBLP``, ``Actor``;
+- OGB node datasets: ``ogbn-arxiv``, ``ogbn-products``, any ``ogbn-*``;
+- ``mnist-knn`` (kNN affinity graph of the MNIST test images, as BASiS builds it);
+- ``sbm:n=10000,classes=10,avg_degree=20,features=100,seed=0`` (synthetic DC-SBM);
+- ``file:PATH`` (an edge list in CSV or npz, with optional features and labels).
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ..errors import DatasetNotFoundError
+from ..graph import Graph
+
+PYG_NAMES = ("Cora", "CiteSeer", "PubMed", "Photo", "Computers", "CS", "Physics", "DBLP", "Actor")
+
+
+def default_root() -> Optional[str]:
+    """The data root used when none is given: ``$GRAPH_EIGEN_DATA`` if set, else None."""
+    return os.environ.get("GRAPH_EIGEN_DATA") or None
+
+
+def default_cache() -> str:
+    """Where loaders may write (processed files, copies of read-only roots)."""
+    return os.environ.get(
+        "GRAPH_EIGEN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "graph_eigen")
+    )
+
+
+def dataset_names() -> list[str]:
+    """The names the registry knows (patterns shown with a placeholder)."""
+    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "sbm:key=value,...", "file:PATH"]
+
+
+def load_dataset(name: str, root: Optional[str] = None) -> Graph:
+    """Load a dataset by registry name; ``root`` is the folder that holds it (read-only)."""
+    if not isinstance(name, str) or not name.strip():
+        raise DatasetNotFoundError("no dataset name given")
+    root = root if root is not None else default_root()
+    if root is not None and not os.path.isdir(root):
+        raise DatasetNotFoundError(f"dataset root '{root}' does not exist or is not a folder")
+    lowered = name.lower()
+    pyg = {n.lower(): n for n in PYG_NAMES}
+    if lowered in pyg:
+        from .pyg import load_pyg
+
+        return load_pyg(pyg[lowered], root)
+    if lowered.startswith("ogbn-"):
+        from .ogb import load_ogb
+
+        return load_ogb(lowered, root)
+    if lowered == "mnist-knn" or lowered.startswith("mnist-knn:"):
+        from .knn import load_mnist_knn
+
+        return load_mnist_knn(root, spec=name.partition(":")[2])
+    if lowered.startswith("sbm:") or lowered == "sbm":
+        from .synthetic import load_sbm
+
+        return load_sbm(name.partition(":")[2])
+    if lowered.startswith("file:"):
+        from .files import load_file
+
+        return load_file(name[len("file:"):])
+    raise DatasetNotFoundError(
+        f"unknown dataset '{name}'; known: {', '.join(dataset_names())}"
+    )

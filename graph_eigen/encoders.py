@@ -1,0 +1,150 @@
+"""Encoders mapping a batch to psi in R^k: a per-node table, MLPs on features, and GNNs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .graph import Graph
+from .sampling import Batch
+
+ENCODERS = ("table", "mlp", "resmlp", "sage", "gcn")
+
+
+@dataclass
+class EncoderConfig:
+    name: str = "sage"
+    hidden: int = 256
+    layers: int = 2
+    norm: str = "none"  # none | batch_norm | layer_norm
+    dropout: float = 0.0
+
+
+class Encoder(nn.Module):
+    """Common interface: ``forward(batch)`` gives psi for every batch node; ``embed_all(graph)``."""
+
+    inductive = True
+    uses_graph = False
+
+    def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
+        """psi for every node of ``graph`` (deterministic; eval mode)."""
+        raise NotImplementedError
+
+
+class TableEncoder(Encoder):
+    """A free vector per node: transductive, the sanity check of an objective."""
+
+    inductive = False
+
+    def __init__(self, num_nodes: int, dim: int, seed: int = 0) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.table = nn.Parameter(torch.randn(num_nodes, dim, generator=gen) / dim ** 0.5)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.table[batch.n_id]
+
+    def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
+        if graph.num_nodes != self.table.shape[0]:
+            raise ConfigError(
+                f"the table encoder is transductive: trained on {self.table.shape[0]} nodes, "
+                f"cannot embed a graph of {graph.num_nodes}; use an mlp or GNN encoder for new nodes"
+            )
+        return self.table.detach().clone()
+
+
+class FeatureMLP(Encoder):
+    """An MLP (optionally residual) on node features."""
+
+    def __init__(self, in_dim: int, dim: int, cfg: EncoderConfig, residual: bool = False) -> None:
+        super().__init__()
+        norm = None if cfg.norm == "none" else cfg.norm
+        if residual:
+            self.net = ResidualMLP(in_dim, cfg.hidden, dim, cfg.layers, norm, cfg.dropout)
+        else:
+            from torch_geometric.nn import MLP
+
+            channels = [in_dim] + [cfg.hidden] * (cfg.layers - 1) + [dim]
+            self.net = MLP(channels, norm=norm, dropout=cfg.dropout)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.net(batch.x)
+
+    @torch.no_grad()
+    def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
+        from tqdm.auto import tqdm
+
+        self.eval()
+        starts = range(0, graph.num_nodes, chunk)
+        parts = [self.net(graph.x[s:s + chunk]) for s in tqdm(starts, disable=not progress, desc="embed")]
+        return torch.cat(parts)
+
+
+class ResidualMLP(nn.Module):
+    """Linear in, ``layers - 1`` residual blocks (norm, ReLU, dropout, linear), linear out."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, norm, dropout: float) -> None:
+        super().__init__()
+        self.inp = nn.Linear(in_dim, hidden)
+        make_norm = {None: nn.Identity, "batch_norm": nn.BatchNorm1d, "layer_norm": nn.LayerNorm}[norm]
+        self.blocks = nn.ModuleList(
+            nn.Sequential(make_norm(hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden))
+            for _ in range(max(layers - 1, 1))
+        )
+        self.out = nn.Sequential(make_norm(hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.out(h)
+
+
+class GNNEncoder(Encoder):
+    """GraphSAGE or GCN on the sampled subgraph; export by layer-wise full-neighborhood inference."""
+
+    uses_graph = True
+
+    def __init__(self, in_dim: int, dim: int, cfg: EncoderConfig, kind: str) -> None:
+        super().__init__()
+        from torch_geometric.nn import GCN, GraphSAGE
+
+        model = GraphSAGE if kind == "sage" else GCN
+        norm = None if cfg.norm == "none" else cfg.norm
+        self.net = model(in_dim, cfg.hidden, cfg.layers, out_channels=dim, norm=norm, dropout=cfg.dropout)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.net(batch.x, batch.edge_index)
+
+    @torch.no_grad()
+    def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
+        from torch_geometric.data import Data
+        from torch_geometric.loader import NeighborLoader
+
+        self.eval()
+        data = Data(x=graph.x, edge_index=graph.edge_index, num_nodes=graph.num_nodes)
+        loader = NeighborLoader(data, num_neighbors=[-1], batch_size=chunk, shuffle=False)
+        return self.net.inference(loader, progress_bar=progress)
+
+
+def build_encoder(name: str, graph: Graph, dim: int, cfg: EncoderConfig | None = None, seed: int = 0) -> Encoder:
+    """Make an encoder by name for ``graph`` with output dimension ``dim``."""
+    cfg = cfg or EncoderConfig(name=name)
+    if cfg.layers < 1 or cfg.hidden < 1:
+        raise ConfigError(f"encoder needs layers >= 1 and hidden >= 1, got {cfg.layers}, {cfg.hidden}")
+    if not 0.0 <= cfg.dropout < 1.0:
+        raise ConfigError(f"dropout must lie in [0, 1), got {cfg.dropout}")
+    if cfg.norm not in ("none", "batch_norm", "layer_norm"):
+        raise ConfigError(f"unknown norm '{cfg.norm}'; choose none, batch_norm or layer_norm")
+    torch.manual_seed(seed)
+    if name == "table":
+        return TableEncoder(graph.num_nodes, dim, seed)
+    if name not in ENCODERS:
+        raise ConfigError(f"unknown encoder '{name}'; choose one of {', '.join(ENCODERS)}")
+    if graph.x is None:
+        raise ConfigError(f"encoder '{name}' needs node features, but dataset '{graph.name}' has none; use 'table'")
+    if name in ("mlp", "resmlp"):
+        return FeatureMLP(graph.num_features, dim, cfg, residual=name == "resmlp")
+    return GNNEncoder(graph.num_features, dim, cfg, kind=name)

@@ -1,0 +1,1 @@
+"""Judging an embedding: spectral quality, clustering, linear probes."""

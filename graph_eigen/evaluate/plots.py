@@ -1,0 +1,218 @@
+"""Pictures of a run folder (PNG, matplotlib's Agg canvas; pyplot's global state is not used).
+
+:func:`plot_run` writes into ``RUN_DIR/plots/``:
+
+- ``training_curves.png``: loss and eigenvalue estimates ``eig`` per step (metrics.jsonl);
+- ``spectrum.png``: exact eigenvalues, Rayleigh quotients and learned eigenvalues (eval.json);
+- ``truncation.png``: probe accuracy against the number of leading dimensions (probe.json);
+- ``embedding_2d.png``: PCA of the embedding (at most 20k nodes) coloured by class.
+
+A picture whose input is missing is skipped with a log message.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..errors import CheckpointError, GraphEigenError
+
+log = logging.getLogger(__name__)
+
+MAX_SCATTER_NODES = 20_000
+
+
+def plot_run(run_dir: str | Path, labels: Optional[np.ndarray] = None,
+             load_labels: bool = True) -> list[Path]:
+    """Write the run's PNGs; returns their paths.
+
+    ``labels`` (one class id per node, -1 = unlabeled) colour the 2-D view; without them
+    the dataset named in the run's config.json is loaded when ``load_labels`` is true.
+    """
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise CheckpointError(f"run folder '{run}' does not exist")
+    out_dir = run / "plots"
+    written = []
+    for name, draw in (("training_curves", _training_curves), ("spectrum", _spectrum),
+                       ("truncation", _truncation)):
+        fig = draw(run)
+        if fig is not None:
+            written.append(_save(fig, out_dir / f"{name}.png"))
+    fig = _embedding_2d(run, labels, load_labels)
+    if fig is not None:
+        written.append(_save(fig, out_dir / "embedding_2d.png"))
+    return written
+
+
+# ---------------------------------------------------------------------- helpers
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def _read_json(path: Path) -> Optional[dict]:
+    if not path.is_file():
+        log.info("%s not found: skipping its picture", path)
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        log.warning("%s is not valid JSON (%s): skipping its picture", path, exc)
+        return None
+
+
+def _training_curves(run: Path) -> Optional[Figure]:
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        log.info("%s not found: skipping the training curves", path)
+        return None
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a partly written last line of an interrupted run
+        if isinstance(rec, dict) and "step" in rec:
+            records.append(rec)
+    loss = [(r["step"], r["loss"]) for r in records if isinstance(r.get("loss"), (int, float))]
+    eig = [(r["step"], r["eig"]) for r in records if isinstance(r.get("eig"), list) and r["eig"]]
+    panels = [p for p, data in (("loss", loss), ("eig", eig)) if data]
+    if not panels:
+        log.info("%s has no loss or eig records: skipping the training curves", path)
+        return None
+    fig = Figure(figsize=(5.5 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels):
+        if panel == "loss":
+            steps, values = zip(*loss)
+            ax.plot(steps, values, lw=1)
+            ax.set_title("training loss")
+            ax.set_ylabel("loss")
+        else:
+            width = max(len(v) for _, v in eig)
+            steps = np.array([s for s, _ in eig])
+            values = np.full((len(eig), width), np.nan)
+            for i, (_, v) in enumerate(eig):
+                values[i, :len(v)] = [np.nan if x is None else x for x in v]
+            for j in range(width):
+                ax.plot(steps, values[:, j], lw=1, label=f"{j + 1}" if width <= 10 else None)
+            ax.set_title("eigenvalue estimates")
+            ax.set_ylabel("eig")
+            if width <= 10:
+                ax.legend(fontsize="small", ncol=2)
+        ax.set_xlabel("step")
+    return fig
+
+
+def _spectrum(run: Path) -> Optional[Figure]:
+    report = _read_json(run / "eval.json")
+    if report is None:
+        return None
+    series = [(key, report.get(key)) for key in
+              ("exact_eigenvalues", "rayleigh_quotients", "learned_eigenvalues")]
+    series = [(k, v) for k, v in series if isinstance(v, list) and v]
+    if not series:
+        log.info("eval.json has no eigenvalues: skipping the spectrum")
+        return None
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    styles = {"exact_eigenvalues": "k-o", "rayleigh_quotients": "C0-s", "learned_eigenvalues": "C1-^"}
+    for key, values in series:
+        values = np.array([np.nan if v is None else v for v in values], dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, styles[key], ms=3, lw=1,
+                label=key.replace("_", " "))
+    ax.set_xlabel("index")
+    ax.set_ylabel("eigenvalue of L_sym")
+    ax.set_title("learned vs exact spectrum")
+    ax.legend()
+    return fig
+
+
+def _truncation(run: Path) -> Optional[Figure]:
+    probe = _read_json(run / "probe.json")
+    if probe is None:
+        return None
+    curve = probe.get("truncation")
+    if not isinstance(curve, dict) or not curve.get("dims"):
+        log.info("probe.json has no truncation curve: skipping it")
+        return None
+    dims = np.array(curve["dims"])
+    mean = np.array(curve["accuracy_mean"], dtype=float)
+    std = np.array(curve.get("accuracy_std") or np.zeros_like(mean), dtype=float)
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    ax.errorbar(dims, mean, yerr=std, fmt="-o", ms=4, capsize=3)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("leading dimensions used")
+    ax.set_ylabel("probe accuracy (%)")
+    ax.set_title("truncation curve")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _embedding_2d(run: Path, labels: Optional[np.ndarray], load_labels: bool) -> Optional[Figure]:
+    path = run / "embeddings.npy"
+    if not path.is_file():
+        log.info("%s not found: skipping the 2-D view", path)
+        return None
+    emb = np.load(path, mmap_mode="r")
+    if labels is None and load_labels:
+        labels = _labels_from_config(run)
+    if labels is None:
+        log.info("no labels for %s: skipping the 2-D view", run)
+        return None
+    labels = np.asarray(labels).reshape(-1)
+    if emb.ndim != 2 or len(labels) != emb.shape[0]:
+        log.warning("embeddings.npy has shape %s but there are %d labels: skipping the 2-D view",
+                    emb.shape, len(labels))
+        return None
+    from sklearn.decomposition import PCA
+
+    n = emb.shape[0]
+    rows = np.arange(n)
+    if n > MAX_SCATTER_NODES:
+        rows = np.sort(np.random.default_rng(0).choice(n, MAX_SCATTER_NODES, replace=False))
+    x = np.asarray(emb[rows], dtype=np.float64)
+    if not np.isfinite(x).all():
+        log.warning("embeddings.npy holds non-finite values: skipping the 2-D view")
+        return None
+    if x.shape[1] >= 2:
+        xy = PCA(n_components=2, random_state=0).fit_transform(x)
+    else:
+        xy = np.column_stack([x[:, 0], np.zeros(len(x))])
+    y = labels[rows]
+    fig = Figure(figsize=(6, 5.5))
+    ax = fig.subplots()
+    unl = y < 0
+    if unl.any():
+        ax.scatter(xy[unl, 0], xy[unl, 1], s=2, c="lightgray", label="unlabeled")
+    colours = 10 if y.max(initial=0) < 10 else 20
+    ax.scatter(xy[~unl, 0], xy[~unl, 1], s=2, c=y[~unl], cmap=f"tab{colours}", vmin=-0.5,
+               vmax=colours - 0.5, alpha=0.7)
+    ax.set_title(f"embedding, PCA of {len(rows)} nodes, coloured by class")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def _labels_from_config(run: Path) -> Optional[np.ndarray]:
+    from ..config import TrainConfig
+    from ..data import load_dataset
+
+    try:
+        cfg = TrainConfig.load(run)
+        graph = load_dataset(cfg.dataset, cfg.root)
+        if cfg.train_nodes:
+            graph = graph.subgraph(np.load(cfg.train_nodes))
+    except (GraphEigenError, ImportError, OSError, ValueError) as exc:
+        log.warning("cannot load the run's dataset for labels (%s)", exc)
+        return None
+    return None if graph.y is None else graph.y.numpy()

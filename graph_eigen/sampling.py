@@ -1,0 +1,159 @@
+"""Neighbor-sampled batches with the reweighted batch kernel (see ALGORITHMS.md).
+
+A batch holds B seeds drawn uniformly without replacement, their sampled neighborhoods (PyG's
+NeighborLoader), and the sampled seed -> neighbor edges of the kernel, each weighted by
+``(deg_i / c_i) * K_ij`` where ``c_i = min(f, deg_i)``. Then
+
+    R = (1/B) sum_{seed i} sum_{sampled j} w_ij psi_i psi_j^T
+
+is an unbiased estimate of Psi^T K Psi / n, so ``R_jj`` estimates an eigenvalue of K when the
+columns of Psi are normalized to unit mean square over the seeds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .graph import Graph
+from .operators import inv_sqrt_degree
+
+
+@dataclass
+class Batch:
+    """One training batch; local node ``t`` is global node ``n_id[t]``, seeds come first."""
+
+    n_id: torch.Tensor  # (N,) global ids
+    num_seeds: int
+    x: Optional[torch.Tensor]  # (N, F) features of the batch nodes, or None
+    edge_index: torch.Tensor  # (2, E) sampled subgraph, PyG convention (source -> target)
+    op_index: torch.Tensor  # (2, m) local [seed, sampled neighbor] pairs of the kernel
+    op_weight: torch.Tensor  # (m,) (deg_i / c_i) * K_ij
+    num_anchors: int = 0  # the first ``num_anchors`` seeds are anchors (BASiS)
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.n_id.numel())
+
+    def kernel_statistic(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """(1/B) sum over sampled pairs w_ij left_i right_j^T: estimates Left^T K Right / n."""
+        src, dst = self.op_index
+        weighted = left[src] * self.op_weight[:, None]
+        return weighted.T @ right[dst] / self.num_seeds
+
+
+def check_sampling(batch_size: int, fanouts: Sequence[int]) -> None:
+    if not isinstance(batch_size, int) or batch_size < 0:
+        raise ConfigError(f"batch size must be a positive integer (0 = full graph), got {batch_size!r}")
+    if len(fanouts) == 0:
+        raise ConfigError("fanouts must name at least one hop, e.g. 10,5 (-1 = all neighbors)")
+    for f in fanouts:
+        if f == 0 or f < -1:
+            raise ConfigError(f"fanout must be positive or -1 (all neighbors), got {f}")
+
+
+class BatchSampler:
+    """Iterates over neighbor-sampled batches of a graph, one epoch per ``epoch()`` call.
+
+    ``batch_size=0`` means full-graph mode: one batch holding every node and every edge.
+    ``anchors`` (BASiS) are added to every batch, ahead of the uniformly drawn seeds.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        batch_size: int,
+        fanouts: Sequence[int],
+        seed: int = 0,
+        seed_nodes: Optional[torch.Tensor] = None,
+        anchors: Optional[torch.Tensor] = None,
+    ) -> None:
+        check_sampling(batch_size, fanouts)
+        self.graph = graph
+        self.fanouts = list(fanouts)
+        pool = torch.arange(graph.num_nodes) if seed_nodes is None else torch.as_tensor(seed_nodes).long()
+        self.anchors = torch.empty(0, dtype=torch.long) if anchors is None else torch.as_tensor(anchors).long()
+        if len(self.anchors):
+            pool = pool[~torch.isin(pool, self.anchors)]
+        if len(pool) == 0:
+            raise ConfigError("no seed nodes to sample from")
+        self.pool = pool
+        self.batch_size = min(batch_size, len(pool)) if batch_size > 0 else 0
+        self.generator = torch.Generator().manual_seed(seed)
+        self._loader = None
+        self._adjacency = graph.adjacency() if graph.edge_weight is not None else None
+        self._inv_sqrt_deg = torch.from_numpy(inv_sqrt_degree(graph)).float()
+        # uniform sampling draws from the neighbor COUNT (equal to the degree when unweighted)
+        self._neighbor_count = torch.bincount(graph.edge_index[0], minlength=graph.num_nodes).float()
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return 1 if self.batch_size == 0 else -(-len(self.pool) // self.batch_size)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+    def epoch(self) -> Iterator[Batch]:
+        """The batches of one epoch: a fresh permutation of the seed pool."""
+        if self.batch_size == 0:
+            yield self.full_batch()
+            return
+        order = self.pool[torch.randperm(len(self.pool), generator=self.generator)]
+        for start in range(0, len(order), self.batch_size):
+            yield self.sample(order[start:start + self.batch_size])
+
+    def full_batch(self) -> Batch:
+        """Every node a seed, every edge sampled (weights are exactly K_ij)."""
+        g = self.graph
+        ei = g.edge_index
+        w = self._kernel_weight(ei[1], ei[0])
+        return Batch(
+            n_id=torch.arange(g.num_nodes), num_seeds=g.num_nodes, x=g.x, edge_index=ei,
+            op_index=torch.stack([ei[1], ei[0]]), op_weight=w,
+        )
+
+    def sample(self, seeds: torch.Tensor) -> Batch:
+        """Sample the neighborhoods of ``seeds`` (anchors prepended) with PyG's NeighborLoader."""
+        seeds = torch.cat([self.anchors, seeds])
+        loader = self._neighbor_loader()
+        out = loader.collate_fn(seeds)  # input nodes are all nodes, so positions = global ids
+        sub = out if loader.filter_per_worker else loader.filter_fn(out)
+        b = int(sub.batch_size)
+        src, dst = sub.edge_index  # messages flow neighbor (src) -> seed (dst)
+        first_hop = dst < b
+        seed_local, nbr_local = dst[first_hop], src[first_hop]
+        seed_global, nbr_global = sub.n_id[seed_local], sub.n_id[nbr_local]
+        count = self._neighbor_count[seed_global]
+        f = self.fanouts[0]
+        drawn = count if f < 0 else torch.clamp(count, max=float(f))
+        weight = self._kernel_weight(seed_global, nbr_global) * count / drawn
+        return Batch(
+            n_id=sub.n_id, num_seeds=b, x=getattr(sub, "x", None), edge_index=sub.edge_index,
+            op_index=torch.stack([seed_local, nbr_local]), op_weight=weight,
+            num_anchors=len(self.anchors),
+        )
+
+    def _kernel_weight(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        w = self._inv_sqrt_deg[i] * self._inv_sqrt_deg[j]
+        if self.graph.edge_weight is not None:
+            w = w * self._edge_weights(i, j)
+        return w
+
+    def _edge_weights(self, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(self._adjacency[i.numpy(), j.numpy()]).ravel()).float()
+
+    def _neighbor_loader(self):
+        """One NeighborLoader over all nodes; batches are drawn by calling its collate_fn."""
+        if self._loader is None:
+            from torch_geometric.data import Data
+            from torch_geometric.loader import NeighborLoader
+
+            data = Data(edge_index=self.graph.edge_index, x=self.graph.x, num_nodes=self.graph.num_nodes)
+            self._loader = NeighborLoader(data, num_neighbors=self.fanouts, batch_size=1, shuffle=False)
+        return self._loader
