@@ -172,7 +172,9 @@ def _sniff(p: Path) -> tuple[Optional[int], Optional[str]]:
                 is_header = not all(_is_number(s) for s in fields[:2])
                 return (i if is_header else None), delimiter
     except UnicodeDecodeError:
-        raise InvalidGraphError("not a text edge list (not UTF-8; npz files need the .npz suffix)") from None
+        raise InvalidGraphError(
+            "not a text edge list (not UTF-8; npz files need the .npz suffix)"
+        ) from None
     except OSError as exc:
         raise DatasetNotFoundError(f"cannot read graph file '{p}': {exc}") from None
     return None, None
@@ -212,7 +214,8 @@ def _integer_ids(ei: np.ndarray, what: str) -> np.ndarray:
     if bad.any():
         col = int(np.flatnonzero(bad.any(axis=0))[0])
         raise InvalidGraphError(
-            f"{what} must be integers; edge {col} is ({ei[0, col]:g}, {ei[1, col]:g})"
+            f"{what} must be integers; edge {col} (counting from 0) is "
+            f"({ei[0, col]:g}, {ei[1, col]:g})"
         )
     return ei.astype(np.int64)
 

@@ -61,7 +61,8 @@ def knn_graph(
     n = x.shape[0]
     if not isinstance(k, (int, np.integer)) or not 2 <= k <= n:
         raise ConfigError(f"knn: 'k' must be an integer in [2, {n}], got {k!r}")
-    if not isinstance(local_scale_neighbor, (int, np.integer)) or not 2 <= local_scale_neighbor <= k:
+    scale_ok = isinstance(local_scale_neighbor, (int, np.integer)) and 2 <= local_scale_neighbor
+    if not scale_ok or local_scale_neighbor > k:
         raise ConfigError(
             f"knn: 'local_scale_neighbor' must be an integer in [2, k={k}], "
             f"got {local_scale_neighbor!r}"
@@ -92,7 +93,8 @@ def read_mnist_test(root: Union[str, os.PathLike]) -> tuple[np.ndarray, np.ndarr
     labels = _read_idx(_find_idx(folder, MNIST_LABELS), _IDX_LABELS_MAGIC, ndim=1)
     if images.shape[0] != labels.shape[0]:
         raise InvalidGraphError(
-            f"MNIST files in {folder} disagree: {images.shape[0]} images but {labels.shape[0]} labels"
+            f"MNIST files in {folder} disagree: {images.shape[0]} images but "
+            f"{labels.shape[0]} labels"
         )
     if labels.size and labels.max() > 9:
         raise InvalidGraphError(f"MNIST labels in {folder} hold values above 9")
@@ -137,7 +139,9 @@ def _parse_knn_spec(spec: str) -> dict:
         try:
             out[aliases[key]] = int(value.strip())
         except ValueError:
-            raise ConfigError(f"mnist-knn spec: '{key}' must be an integer, got '{value}'") from None
+            raise ConfigError(
+                f"mnist-knn spec: '{key}' must be an integer, got '{value}'"
+            ) from None
     return out
 
 

@@ -32,7 +32,9 @@ from ..errors import ConfigError
 from ..graph import Graph
 
 # Weight decays tried on the validation set. With standardized inputs and a mean loss, 1e-1
-# is strong (nearly a nearest-class-mean classifier) and 0 is unregularized.
+# is strong and 0 is unregularized: on separable training data (e.g. 765 Photo nodes with 745
+# features) L-BFGS then stops once the gradient falls below its tolerance, a large-margin
+# solution that often validates best. The regularized fits run to convergence.
 WEIGHT_DECAYS: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 MAX_CHUNK_ELEMENTS = 1 << 25  # numbers per materialized chunk of inputs (128 MiB of float32)
 LBFGS_MAX_ITER = 200
@@ -302,7 +304,6 @@ def _run_probe(embedding, graph: Graph, split: str, train_frac: float, val_frac:
                 raise ConfigError(f"the {split} split of '{graph.name}' leaves no {key} nodes")
         sizes = {"train_size": int(len(train)), "val_size": int(len(parts["valid"])),
                  "test_size": int(len(parts["test"]))}
-        torch.manual_seed(seed)
         inputs.fit(train)
         if len(train) <= chunk_rows:
             x = inputs.rows(train).to(dev)
