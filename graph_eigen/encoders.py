@@ -26,7 +26,7 @@ class Encoder(nn.Module):
     """Common interface: ``forward(batch)`` gives psi for every batch node; ``embed_all(graph)``."""
 
     inductive = True
-    uses_graph = False
+    reads_features = True
 
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
         """psi for every node of ``graph`` (deterministic; eval mode)."""
@@ -37,14 +37,22 @@ class TableEncoder(Encoder):
     """A free vector per node: transductive, the sanity check of an objective."""
 
     inductive = False
+    reads_features = False
+    sparse = True  # only the batch's rows get a gradient (use a sparse optimizer)
 
     def __init__(self, num_nodes: int, dim: int, seed: int = 0) -> None:
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
-        self.table = nn.Parameter(torch.randn(num_nodes, dim, generator=gen) / dim ** 0.5)
+        self.rows = nn.Embedding(num_nodes, dim, sparse=True)
+        with torch.no_grad():
+            self.rows.weight.copy_(torch.randn(num_nodes, dim, generator=gen) / dim ** 0.5)
+
+    @property
+    def table(self) -> torch.Tensor:
+        return self.rows.weight
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        return self.table[batch.n_id]
+        return self.rows(batch.n_id)
 
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
         if graph.num_nodes != self.table.shape[0]:
@@ -104,8 +112,6 @@ class ResidualMLP(nn.Module):
 
 class GNNEncoder(Encoder):
     """GraphSAGE or GCN on the sampled subgraph; export by layer-wise full-neighborhood inference."""
-
-    uses_graph = True
 
     def __init__(self, in_dim: int, dim: int, cfg: EncoderConfig, kind: str) -> None:
         super().__init__()

@@ -11,6 +11,7 @@ columns of Psi are normalized to unit mean square over the seeds.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
@@ -33,16 +34,20 @@ class Batch:
     op_index: torch.Tensor  # (2, m) local [seed, sampled neighbor] pairs of the kernel
     op_weight: torch.Tensor  # (m,) (deg_i / c_i) * K_ij
     num_anchors: int = 0  # the first ``num_anchors`` seeds are anchors (BASiS)
+    _kernel: Optional[torch.Tensor] = None
+
+    @property
+    def kernel(self) -> torch.Tensor:
+        """The reweighted batch kernel as a sparse CSR (N x N) tensor; only seed rows are non-zero."""
+        if self._kernel is None:
+            n = self.num_nodes
+            coo = torch.sparse_coo_tensor(self.op_index, self.op_weight, (n, n)).coalesce()
+            self._kernel = coo.to_sparse_csr()
+        return self._kernel
 
     @property
     def num_nodes(self) -> int:
         return int(self.n_id.numel())
-
-    def kernel_statistic(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        """(1/B) sum over sampled pairs w_ij left_i right_j^T: estimates Left^T K Right / n."""
-        src, dst = self.op_index
-        weighted = left[src] * self.op_weight[:, None]
-        return weighted.T @ right[dst] / self.num_seeds
 
 
 def check_sampling(batch_size: int, fanouts: Sequence[int]) -> None:
@@ -60,6 +65,7 @@ class BatchSampler:
 
     ``batch_size=0`` means full-graph mode: one batch holding every node and every edge.
     ``anchors`` (BASiS) are added to every batch, ahead of the uniformly drawn seeds.
+    ``with_features=False`` leaves ``Batch.x`` empty (encoders that do not read features).
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class BatchSampler:
         seed: int = 0,
         seed_nodes: Optional[torch.Tensor] = None,
         anchors: Optional[torch.Tensor] = None,
+        with_features: bool = True,
     ) -> None:
         check_sampling(batch_size, fanouts)
         self.graph = graph
@@ -84,6 +91,8 @@ class BatchSampler:
         self.batch_size = min(batch_size, len(pool)) if batch_size > 0 else 0
         self.generator = torch.Generator().manual_seed(seed)
         self._loader = None
+        self.with_features = with_features and graph.x is not None
+        self._full_batch: Optional[Batch] = None
         self._adjacency = graph.adjacency() if graph.edge_weight is not None else None
         self._inv_sqrt_deg = torch.from_numpy(inv_sqrt_degree(graph)).float()
         # uniform sampling draws from the neighbor COUNT (equal to the degree when unweighted)
@@ -109,14 +118,16 @@ class BatchSampler:
             yield self.sample(order[start:start + self.batch_size])
 
     def full_batch(self) -> Batch:
-        """Every node a seed, every edge sampled (weights are exactly K_ij)."""
-        g = self.graph
-        ei = g.edge_index
-        w = self._kernel_weight(ei[1], ei[0])
-        return Batch(
-            n_id=torch.arange(g.num_nodes), num_seeds=g.num_nodes, x=g.x, edge_index=ei,
-            op_index=torch.stack([ei[1], ei[0]]), op_weight=w,
-        )
+        """Every node a seed, every edge sampled (weights are exactly K_ij); built once."""
+        if self._full_batch is None:
+            g = self.graph
+            ei = g.edge_index
+            self._full_batch = Batch(
+                n_id=torch.arange(g.num_nodes), num_seeds=g.num_nodes, x=g.x if self.with_features else None, edge_index=ei,
+                op_index=torch.stack([ei[1], ei[0]]), op_weight=self._kernel_weight(ei[1], ei[0]),
+                num_anchors=len(self.anchors),
+            )
+        return self._full_batch
 
     def sample(self, seeds: torch.Tensor) -> Batch:
         """Sample the neighborhoods of ``seeds`` (anchors prepended) with PyG's NeighborLoader."""
@@ -154,6 +165,9 @@ class BatchSampler:
             from torch_geometric.data import Data
             from torch_geometric.loader import NeighborLoader
 
-            data = Data(edge_index=self.graph.edge_index, x=self.graph.x, num_nodes=self.graph.num_nodes)
-            self._loader = NeighborLoader(data, num_neighbors=self.fanouts, batch_size=1, shuffle=False)
+            x = self.graph.x if self.with_features else None  # copying features is most of a batch's cost
+            data = Data(edge_index=self.graph.edge_index, x=x, num_nodes=self.graph.num_nodes)
+            with warnings.catch_warnings():  # torch-sparse is a supported backend; pyg-lib is not on PyPI
+                warnings.filterwarnings("ignore", message=".*pyg-lib.*")
+                self._loader = NeighborLoader(data, num_neighbors=self.fanouts, batch_size=1, shuffle=False)
         return self._loader

@@ -97,7 +97,8 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
 
     model = build_model(cfg, graph)
     sampler = BatchSampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                           anchors=model.objective.anchor_nodes(graph))
+                           anchors=model.objective.anchor_nodes(graph),
+                           with_features=model.encoder.reads_features)
     model.objective.setup(graph, sampler)
     steps_per_epoch = sampler.steps_per_epoch
     total = cfg.epochs * steps_per_epoch

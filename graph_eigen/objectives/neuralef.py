@@ -5,6 +5,17 @@ Psi^T M Psi / n (M = K, or ((I + K) / 2)^p in full-graph mode, same eigenvectors
 
     ordered:  loss = sum_j [ -R_jj + sum_{i<j} (sg(psi_i)^T M psi_j)^2 / sg(R_ii) ]
     eigenmap: the weight 1 / R_ii becomes a constant alpha; the stop-gradient is optional.
+
+Two estimators of the gradient on a batch:
+
+- ``batch``: the loss above computed from the batch alone (normalized by the seeds' norms),
+  as in the NeuralEF paper. On a fixed sparse graph it stalls: the normalization by the seeds'
+  own norms rewards shrinking the seed rows against their (unnormalized) neighbors, and the
+  cross terms R_ij are estimated from B seeds with noise far above the eigengaps.
+- ``running`` (default): the global statistics (column norms and R) are exponential moving
+  averages over batches, without gradient, and each seed row receives the exact per-row
+  NeuralEF direction  M psi_j - sum_{i<j} (R_ij / R_ii) M psi_i - R_jj psi_j  (the last term is the
+  normalization's own gradient, an Oja term that keeps the column norms fixed).
 """
 from __future__ import annotations
 
@@ -15,14 +26,17 @@ from ..errors import ConfigError
 from ..sampling import Batch
 
 VARIANTS = ("ordered", "eigenmap")
+ESTIMATORS = ("running", "batch")
 
 
 class NeuralEF(nn.Module):
     """The NeuralEF objective; keeps running column norms and eigenvalue estimates (of K)."""
 
     def __init__(self, dim: int, variant: str = "ordered", alpha: float = 0.3, stop_grad: bool = True,
-                 momentum: float = 0.9, power: int = 1) -> None:
+                 momentum: float = 0.9, power: int = 1, estimator: str = "running") -> None:
         super().__init__()
+        if estimator not in ESTIMATORS:
+            raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose running or batch")
         if variant not in VARIANTS:
             raise ConfigError(f"unknown NeuralEF variant '{variant}'; choose ordered or eigenmap")
         if power < 1:
@@ -30,8 +44,9 @@ class NeuralEF(nn.Module):
         if not 0.0 <= momentum < 1.0:
             raise ConfigError(f"momentum must lie in [0, 1), got {momentum}")
         self.variant, self.alpha, self.stop_grad = variant, alpha, stop_grad or variant == "ordered"
-        self.momentum, self.power = momentum, power
+        self.momentum, self.power, self.estimator = momentum, power, estimator
         self.register_buffer("running_norm", torch.ones(dim))
+        self.register_buffer("running_r", torch.zeros(dim, dim))
         self.register_buffer("eigenvalues", torch.zeros(dim))
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
 
@@ -46,14 +61,59 @@ class NeuralEF(nn.Module):
         """M v on the batch rows: K (one hop, reweighted) or ((I + K) / 2)^p on a full graph."""
         if self.power > 1 and batch.num_seeds != batch.num_nodes:
             raise ConfigError("operator power > 1 needs full-graph batches (batch size 0)")
-        src, dst = batch.op_index
         out = v
         for _ in range(self.power):
-            kv = torch.zeros_like(out).index_add_(0, src, out[dst] * batch.op_weight[:, None])
+            kv = batch.kernel @ out
             out = kv if self.power == 1 else (out + kv) / 2
         return out
 
     def loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        if self.estimator == "running":
+            return self._running_loss(batch, psi)
+        return self._batch_loss(batch, psi)
+
+    def _running_loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Surrogate whose gradient on the seed rows is the NeuralEF direction with running statistics."""
+        b = batch.num_seeds
+        with torch.no_grad():
+            norm = psi[:b].pow(2).mean(0).add(1e-12).sqrt()
+            if bool(self.initialized) and self.training:
+                norm = self.momentum * self.running_norm + (1 - self.momentum) * norm
+        psi_n = psi / norm
+        with torch.no_grad():
+            seeds = psi_n[:b].detach()
+            m_psi = self.apply_operator(batch, psi_n.detach())[:b]
+            r_batch = (seeds.T @ m_psi + m_psi.T @ seeds) / (2 * b)
+            r = r_batch if not bool(self.initialized) else (
+                self.momentum * self.running_r + (1 - self.momentum) * r_batch)
+            coef = self._coefficients(r)
+            direction = m_psi - m_psi @ coef - seeds * r.diagonal()
+        surrogate = -(psi_n[:b] * direction).sum() / b
+        if self.training:
+            self.running_r.copy_(r)
+        eig = self.to_kernel_eigenvalues(r.diagonal())
+        self._update_running(norm, eig, smoothed=True)
+        return surrogate, {"loss": float(self._loss_value(r)), "eig": eig.tolist()}
+
+    def _coefficients(self, r: torch.Tensor) -> torch.Tensor:
+        """A with column j = the weights of M psi_i (i != j) subtracted from M psi_j."""
+        k = r.shape[0]
+        if self.variant == "ordered":
+            mask = torch.triu(torch.ones(k, k, dtype=torch.bool), diagonal=1)
+            return torch.where(mask, r / r.diagonal().clamp_min(1e-3)[:, None], torch.zeros_like(r))
+        mask = ~torch.eye(k, dtype=torch.bool) if not self.stop_grad else torch.triu(
+            torch.ones(k, k, dtype=torch.bool), diagonal=1)
+        return torch.where(mask, self.alpha * r, torch.zeros_like(r))
+
+    def _loss_value(self, r: torch.Tensor) -> torch.Tensor:
+        upper = torch.triu(torch.ones_like(r, dtype=torch.bool), diagonal=1)
+        if self.variant == "ordered":
+            penalty = (r.pow(2) / r.diagonal().clamp_min(1e-3)[:, None])[upper].sum()
+        else:
+            penalty = self.alpha * r.pow(2)[upper].sum()
+        return -r.diagonal().sum() + penalty
+
+    def _batch_loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
         b = batch.num_seeds
         norm = psi[:b].pow(2).mean(0).add(1e-12).sqrt()
         psi = psi / norm
@@ -74,7 +134,7 @@ class NeuralEF(nn.Module):
         loss = -r.diagonal().sum() + penalty
         eig = self.to_kernel_eigenvalues(r.diagonal().detach())
         self._update_running(norm.detach(), eig)
-        return loss, {"loss": float(loss), "eig": eig.tolist()}
+        return loss, {"loss": float(loss.detach()), "eig": eig.tolist()}
 
     def to_kernel_eigenvalues(self, mu: torch.Tensor) -> torch.Tensor:
         """Eigenvalues of M back to eigenvalues of K."""
@@ -83,10 +143,11 @@ class NeuralEF(nn.Module):
         return 2 * mu.clamp_min(0).pow(1.0 / self.power) - 1
 
     @torch.no_grad()
-    def _update_running(self, norm: torch.Tensor, eig: torch.Tensor) -> None:
+    def _update_running(self, norm: torch.Tensor, eig: torch.Tensor, smoothed: bool = False) -> None:
+        """EMA of the column norms and eigenvalue estimates (``smoothed``: already averaged)."""
         if not self.training:
             return
-        if not bool(self.initialized):
+        if not bool(self.initialized) or smoothed:
             self.running_norm.copy_(norm)
             self.eigenvalues.copy_(eig)
             self.initialized.fill_(True)
