@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from typing import Callable, Optional
 
 from .errors import GraphEigenError
@@ -88,10 +89,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # notes from torch (beta sparse tensors) and PyG (pyg-lib is not on PyPI) are not for users
+    warnings.filterwarnings("ignore", message=r"Sparse (CSR tensor support is in beta|invariant checks)")
+    warnings.filterwarnings("ignore", message=r".*pyg-lib")
     try:
         return COMMANDS[args.command](args)
     except GraphEigenError as exc:
-        print(f"graph-eigen: error: {exc}", file=sys.stderr)
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"graph-eigen: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("graph-eigen: interrupted", file=sys.stderr)

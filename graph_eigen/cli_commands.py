@@ -16,6 +16,11 @@ def _fanouts(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"fanouts must be integers like 10,5 (got '{text}')") from exc
 
 
+_HELP = {"batch-size": "seeds per step; 0 = full-graph mode (every node in one batch); negative is an error",
+         "checkpoint-every": "steps between checkpoints (also at the end of every epoch)",
+         "epochs": "passes over the seed nodes; with --resume, the new total"}
+
+
 def add_parsers(sub, add_dataset_args) -> None:
     """Add the training and evaluation sub-commands to the parser."""
     d = TrainConfig()
@@ -28,14 +33,16 @@ def add_parsers(sub, add_dataset_args) -> None:
     for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
                       ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
                       ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
-                      ("refresh-every", int)]:
-        p.add_argument(f"--{name}", type=typ, default=None)
+                      ("refresh-every", int), ("bank-every", int), ("input-dim", int)]:
+        p.add_argument(f"--{name}", type=typ, default=None, help=_HELP.get(name))
     p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
     p.add_argument("--norm", default=None, choices=["none", "batch_norm", "layer_norm"])
     p.add_argument("--optimizer", default=None, choices=["adam", "sgd"])
     p.add_argument("--schedule", default=None, choices=["constant", "cosine"])
     p.add_argument("--variant", default=None, choices=["ordered", "eigenmap"])
     p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
+    p.add_argument("--estimator", default=None, choices=["bank", "running", "batch"],
+                   help="NeuralEF gradient estimator (default bank)")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)
@@ -43,6 +50,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of torchrun (--batch-size per process); "
+                        "see docs/distributed.md")
 
     p = sub.add_parser("embed", help="export embeddings of a trained run (any graph with the same features)")
     p.add_argument("run_dir")
@@ -97,6 +107,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         saved = TrainConfig.load(args.out)
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
+    if args.distributed:
+        from .distributed import train_command
+
+        return train_command(args, cfg)
     graph = _load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)

@@ -20,6 +20,7 @@ class TrainConfig:
     layers: int = 2
     norm: str = "none"
     dropout: float = 0.0
+    input_dim: int = 0  # > 0: fixed truncated-SVD projection of wider features (speed)
     epochs: int = 10
     batch_size: int = 1024  # 0 = full graph per step
     fanouts: list = field(default_factory=lambda: [10, 5])
@@ -34,6 +35,8 @@ class TrainConfig:
     alpha: float = 0.3
     stop_grad: bool = True
     power: int = 1
+    estimator: str = "bank"  # bank | running | batch (see objectives/neuralef.py)
+    bank_every: int = 1
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"
@@ -49,8 +52,11 @@ class TrainConfig:
             raise ConfigError(f"--epochs must be positive, got {self.epochs}")
         if self.lr <= 0:
             raise ConfigError(f"--lr must be positive, got {self.lr}")
-        if self.batch_size < 0:
-            raise ConfigError(f"--batch-size must be positive (0 = full graph), got {self.batch_size}")
+        if self.batch_size < 0:  # 0 is documented: one full-graph batch per step
+            raise ConfigError(f"--batch-size must be a positive number of seeds, or 0 for full-graph "
+                              f"training; got {self.batch_size}")
+        if self.checkpoint_every <= 0:
+            raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
         if self.schedule not in ("constant", "cosine"):
@@ -59,7 +65,8 @@ class TrainConfig:
 
     def objective_params(self) -> dict:
         if self.objective == "neuralef":
-            return {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad, "power": self.power}
+            return {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad, "power": self.power,
+                    "estimator": self.estimator, "bank_every": self.bank_every}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,
                 "refresh_every": self.refresh_every, "seed": self.seed}
@@ -78,6 +85,9 @@ class TrainConfig:
         if not path.is_file():
             raise CheckpointError(f"'{run_dir}' is not a run folder: {path.name} is missing")
         try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, TypeError) as exc:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            return cls.from_dict(data)
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             raise CheckpointError(f"'{path}' is corrupt: {exc}") from exc

@@ -23,10 +23,13 @@ def embed_graph(model: Model, graph: Graph, progress: bool = False) -> np.ndarra
 
 
 def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Optional[str | Path] = None,
-                      progress: bool = False) -> dict:
-    """Write ``out`` (.npy) and ``out + '.json'``; returns the sidecar's content."""
+                      progress: bool = False, embed=None) -> dict:
+    """Write ``out`` (.npy) and ``out + '.json'``; returns the sidecar's content.
+
+    ``embed(model, graph, progress)`` replaces :func:`embed_graph` (distributed: sharded export).
+    """
     start = time.perf_counter()
-    emb = embed_graph(model, graph, progress)
+    emb = (embed or embed_graph)(model, graph, progress)
     seconds = time.perf_counter() - start
     save_npy(out, emb)
     meta = {

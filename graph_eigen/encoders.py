@@ -1,6 +1,7 @@
 """Encoders mapping a batch to psi in R^k: a per-node table, MLPs on features, and GNNs."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +21,7 @@ class EncoderConfig:
     layers: int = 2
     norm: str = "none"  # none | batch_norm | layer_norm
     dropout: float = 0.0
+    input_dim: int = 0  # > 0: project wider features to this many dimensions (truncated SVD, fixed)
 
 
 class Encoder(nn.Module):
@@ -31,6 +33,29 @@ class Encoder(nn.Module):
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
         """psi for every node of ``graph`` (deterministic; eval mode)."""
         raise NotImplementedError
+
+    def prepare(self, graph: Graph) -> Graph:
+        """The graph as the encoder reads it: features projected when a projection is set."""
+        projection = getattr(self, "projection", None)
+        if projection is None or graph.x is None or graph.x.shape[1] == projection.shape[1]:
+            return graph
+        if graph.x.shape[1] != projection.shape[0]:
+            raise ConfigError(f"the model was trained on {projection.shape[0]} features, "
+                              f"dataset '{graph.name}' has {graph.x.shape[1]}")
+        projected = copy.copy(graph)
+        projected.x = graph.x @ projection
+        return projected
+
+    def set_projection(self, graph: Graph, dim: int, seed: int) -> int:
+        """Fit a fixed truncated-SVD projection of the features; returns the input width to use."""
+        if dim <= 0 or graph.x is None or graph.num_features <= dim:
+            self.projection = None
+            return graph.num_features
+        from sklearn.utils.extmath import randomized_svd
+
+        _, _, vt = randomized_svd(graph.x.numpy(), dim, random_state=seed)
+        self.register_buffer("projection", torch.from_numpy(vt.T.copy()).float())
+        return dim
 
 
 class TableEncoder(Encoder):
@@ -66,8 +91,9 @@ class TableEncoder(Encoder):
 class FeatureMLP(Encoder):
     """An MLP (optionally residual) on node features."""
 
-    def __init__(self, in_dim: int, dim: int, cfg: EncoderConfig, residual: bool = False) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, seed: int = 0) -> None:
         super().__init__()
+        in_dim = self.set_projection(graph, cfg.input_dim, seed)
         norm = None if cfg.norm == "none" else cfg.norm
         if residual:
             self.net = ResidualMLP(in_dim, cfg.hidden, dim, cfg.layers, norm, cfg.dropout)
@@ -85,6 +111,7 @@ class FeatureMLP(Encoder):
         from tqdm.auto import tqdm
 
         self.eval()
+        graph = self.prepare(graph)
         starts = range(0, graph.num_nodes, chunk)
         parts = [self.net(graph.x[s:s + chunk]) for s in tqdm(starts, disable=not progress, desc="embed")]
         return torch.cat(parts)
@@ -113,10 +140,11 @@ class ResidualMLP(nn.Module):
 class GNNEncoder(Encoder):
     """GraphSAGE or GCN on the sampled subgraph; export by layer-wise full-neighborhood inference."""
 
-    def __init__(self, in_dim: int, dim: int, cfg: EncoderConfig, kind: str) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, kind: str, seed: int = 0) -> None:
         super().__init__()
         from torch_geometric.nn import GCN, GraphSAGE
 
+        in_dim = self.set_projection(graph, cfg.input_dim, seed)
         model = GraphSAGE if kind == "sage" else GCN
         norm = None if cfg.norm == "none" else cfg.norm
         self.net = model(in_dim, cfg.hidden, cfg.layers, out_channels=dim, norm=norm, dropout=cfg.dropout)
@@ -130,6 +158,7 @@ class GNNEncoder(Encoder):
         from torch_geometric.loader import NeighborLoader
 
         self.eval()
+        graph = self.prepare(graph)
         data = Data(x=graph.x, edge_index=graph.edge_index, num_nodes=graph.num_nodes)
         loader = NeighborLoader(data, num_neighbors=[-1], batch_size=chunk, shuffle=False)
         return self.net.inference(loader, progress_bar=progress)
@@ -152,5 +181,5 @@ def build_encoder(name: str, graph: Graph, dim: int, cfg: EncoderConfig | None =
     if graph.x is None:
         raise ConfigError(f"encoder '{name}' needs node features, but dataset '{graph.name}' has none; use 'table'")
     if name in ("mlp", "resmlp"):
-        return FeatureMLP(graph.num_features, dim, cfg, residual=name == "resmlp")
-    return GNNEncoder(graph.num_features, dim, cfg, kind=name)
+        return FeatureMLP(graph, dim, cfg, residual=name == "resmlp", seed=seed)
+    return GNNEncoder(graph, dim, cfg, kind=name, seed=seed)

@@ -25,9 +25,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # disk full, permissions: the previous file is untouched
+            raise ConfigError(f"cannot write '{path}': {exc.strerror or exc}") from exc
         raise
     return path
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .distributed import DistContext
 from .encoders import EncoderConfig, build_encoder
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
-from .io import save_json
+from .io import atomic_write, save_json
 from .objectives import build_objective
-from .sampling import BatchSampler
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +41,33 @@ class Model:
 
 
 def build_model(cfg: TrainConfig, graph: Graph) -> Model:
-    enc_cfg = EncoderConfig(cfg.encoder, cfg.hidden, cfg.layers, cfg.norm, cfg.dropout)
+    enc_cfg = EncoderConfig(cfg.encoder, cfg.hidden, cfg.layers, cfg.norm, cfg.dropout, cfg.input_dim)
     encoder = build_encoder(cfg.encoder, graph, cfg.dim, enc_cfg, seed=cfg.seed)
     objective = build_objective(cfg.objective, cfg.dim, **cfg.objective_params())
     return Model(cfg, encoder, objective)
 
 
-def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> Path:
-    """Create the run folder; refuse to clobber an existing run unless asked."""
+def check_run_dir(out: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse an output that is a file, a run to resume that is missing, or an existing run
+    that would be clobbered; changes nothing (so it can run before the model is built)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output '{out}' exists and is not a folder")
+    if resume and not (out / "config.json").is_file():
+        raise CheckpointError(f"cannot resume: '{out}' holds no run (config.json missing)")
+    if not resume and not overwrite and out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"run folder '{out}' already exists and is not empty; pass --overwrite or --resume")
+
+
+def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> Path:
+    """Create the run folder; refuse to clobber an existing run unless asked."""
+    check_run_dir(out, resume, overwrite)
+    out = Path(out)
     if resume:
-        if not (out / "config.json").is_file():
-            raise CheckpointError(f"cannot resume: '{out}' holds no run (config.json missing)")
+        for stale in out.glob(".*.tmp"):  # temporary files of a write that was killed
+            stale.unlink()
         return out
     if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise ConfigError(f"run folder '{out}' already exists and is not empty; pass --overwrite or --resume")
         shutil.rmtree(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -69,8 +79,18 @@ def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> Path:
     return out
 
 
-def make_optimizer(cfg: TrainConfig, params, total_steps: int):
-    if cfg.optimizer == "adam":
+def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = False):
+    """Adam or SGD with the configured schedule.
+
+    ``sparse``: the parameters get sparse gradients (the table encoder), so Adam becomes
+    ``torch.optim.SparseAdam``; neither it nor SGD supports weight decay on sparse gradients.
+    """
+    if sparse and cfg.weight_decay:
+        raise ConfigError(f"--weight-decay is not supported with the '{cfg.encoder}' encoder "
+                          f"(sparse gradients); got {cfg.weight_decay}")
+    if cfg.optimizer == "adam" and sparse:
+        opt = torch.optim.SparseAdam(list(params), lr=cfg.lr)
+    elif cfg.optimizer == "adam":
         opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
@@ -82,73 +102,96 @@ def make_optimizer(cfg: TrainConfig, params, total_steps: int):
 
 
 def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
-          overwrite: bool = False, progress: bool = True, stop_after: Optional[int] = None) -> Model:
+          overwrite: bool = False, progress: bool = True, stop_after: Optional[int] = None,
+          dist: Optional[DistContext] = None) -> Model:
     """Train on ``graph`` into run folder ``out``; returns the trained model.
 
     ``stop_after`` ends the run after that many steps in total (used for tests of resume).
+    ``dist``: this process's place in data-parallel training (graph_eigen.distributed).
     """
+    dist = dist or DistContext()  # one process: every dist hook is a no-op
     from tqdm.auto import tqdm
 
     cfg.validate()
-    run = prepare_run_dir(out, resume, overwrite)
+    dist.on_writer(lambda: check_run_dir(out, resume, overwrite))  # fail fast, before any heavy work
     if resume:  # the saved configuration wins; only the number of epochs may be extended
-        cfg = TrainConfig.from_dict({**TrainConfig.load(run).to_dict(), "epochs": cfg.epochs})
-    save_json(run / "config.json", cfg.to_dict())
+        dist.check_resume(out)
+        cfg = TrainConfig.from_dict({**TrainConfig.load(out).to_dict(), "epochs": cfg.epochs}).validate()
+    if cfg.dim >= graph.num_nodes:
+        raise ConfigError(f"--dim must be smaller than the number of nodes ({graph.num_nodes}), got {cfg.dim}")
 
+    # everything that can reject the options runs before the run folder is touched
     model = build_model(cfg, graph)
-    sampler = BatchSampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                           anchors=model.objective.anchor_nodes(graph),
-                           with_features=model.encoder.reads_features)
-    model.objective.setup(graph, sampler)
+    graph = model.encoder.prepare(graph)  # features projected once when --input-dim is set
+    sampler = dist.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
+                                anchors=model.objective.anchor_nodes(graph),
+                                with_features=model.encoder.reads_features)
+    dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
     steps_per_epoch = sampler.steps_per_epoch
     total = cfg.epochs * steps_per_epoch
-    opt, sched = make_optimizer(cfg, model.encoder.parameters(), total)
+    opt, sched = make_optimizer(cfg, model.encoder.parameters(), total,
+                                sparse=getattr(model.encoder, "sparse", False))
 
+    run = dist.on_writer(lambda: prepare_run_dir(out, resume, overwrite), default=Path(out))
+    dist.on_writer(lambda: save_json(run / "config.json", {**cfg.to_dict(), **dist.run_info()}))
     step, skipped, epoch_state = 0, 0, sampler.state_dict()
     if resume and (run / "checkpoint.pt").exists():
         state = load_checkpoint(run)
-        model.encoder.load_state_dict(state["encoder"])
-        model.objective.load_state_dict(state["objective"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step, skipped, epoch_state = state["step"], state["skipped"], state["epoch_sampler"]
+        try:
+            model.encoder.load_state_dict(state["encoder"])
+            model.objective.load_state_dict(state["objective"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            step, skipped, epoch_state = state["step"], state["skipped"], state["epoch_sampler"]
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
+                                  f"{str(exc).splitlines()[0]}") from exc
         log.info("resumed from step %d", step)
-    elif not resume:
+    if resume and dist.is_writer:  # drop the records of steps after the checkpoint: they are trained again
+        _truncate_metrics(run / "metrics.jsonl", step)
+    elif dist.is_writer:
         (run / "metrics.jsonl").unlink(missing_ok=True)
 
     def checkpoint(at_step: int, sampler_state: dict) -> None:
+        if not dist.is_writer:
+            return
+        tensors = list(model.encoder.state_dict().values()) + list(model.objective.state_dict().values())
+        if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
+            raise TrainingDivergedError(
+                f"non-finite parameters after step {at_step - 1}; the last good checkpoint in '{run}' "
+                f"is kept (try a smaller --lr)")
         save_checkpoint(run, {
             "encoder": model.encoder.state_dict(), "objective": model.objective.state_dict(),
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": at_step,
             "skipped": skipped, "epoch_sampler": sampler_state, "config": cfg.to_dict(),
         })
 
-    bar = tqdm(total=total, initial=step, disable=not progress, desc="train", dynamic_ncols=True)
-    metrics_file = open(run / "metrics.jsonl", "a")
+    bar = tqdm(total=total, initial=step, disable=not progress or not dist.is_writer, desc="train", dynamic_ncols=True)
+    metrics_file = open(run / "metrics.jsonl" if dist.is_writer else os.devnull, "a")
     try:
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
             sampler.load_state_dict(epoch_state)
-            batches = sampler.epoch()
+            batches = _seeded(sampler.epoch(), cfg.seed, epoch * steps_per_epoch)
             for i, batch in enumerate(batches):
                 if i < offset:
                     continue
-                torch.manual_seed(_step_seed(cfg.seed, step))
                 started = time.perf_counter()
                 model.encoder.train()
                 model.objective.train()
-                if batch.op_index.shape[1] == 0 and cfg.objective == "neuralef":
+                if cfg.objective == "neuralef" and dist.all_true(batch.op_index.shape[1] == 0):
                     skipped += 1
                     record = {"step": step, "skipped_batch": True, "skipped_total": skipped}
                 else:
                     psi = model.encoder(batch)
                     loss, record = model.objective.loss(batch, psi)
-                    if not torch.isfinite(loss):
+                    if not dist.all_true(bool(torch.isfinite(loss))):
                         raise TrainingDivergedError(
                             f"non-finite loss at step {step}; the last good checkpoint in '{run}' is kept "
                             f"(try a smaller --lr)")
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
+                    dist.average_gradients(model.encoder)  # the union batch's gradient (no-op in one process)
                     opt.step()
                     sched.step()
                     record.update(step=step, epoch=epoch, lr=sched.get_last_lr()[0],
@@ -176,6 +219,36 @@ def _step_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step * 7919 + 17) % (2 ** 63 - 1)
 
 
+def _seeded(batches, seed: int, first_step: int):
+    """Re-seed the global RNG before each batch is drawn: neighbor sampling and then the
+    step's own randomness (dropout) depend only on (seed, step), also after a resume."""
+    batches = iter(batches)
+    step = first_step
+    while True:
+        torch.manual_seed(_step_seed(seed, step))
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        yield batch
+        step += 1
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Keep the complete records of steps before ``step`` (a killed run may leave more, or half a line)."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", step) < step:
+            kept.append(line + "\n")
+    atomic_write(path, lambda tmp: Path(tmp).write_text("".join(kept)))
+
+
 def _short(values) -> str:
     if not values:
         return ""
@@ -191,8 +264,10 @@ def load_model(run_dir: str | Path, graph: Graph) -> Model:
         model.encoder.load_state_dict(state["encoder"])
         model.objective.load_state_dict(state["objective"], strict=False)
     except (RuntimeError, KeyError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = next((line for line in lines if "size mismatch" in line), lines[0] if lines else "")
         raise CheckpointError(
             f"checkpoint in '{run_dir}' does not fit dataset '{graph.name}' "
-            f"({graph.num_nodes} nodes, {graph.num_features} features): {str(exc).splitlines()[0]}"
+            f"({graph.num_nodes} nodes, {graph.num_features} features): {detail}"
         ) from exc
     return model

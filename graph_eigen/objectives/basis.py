@@ -61,6 +61,10 @@ class BASiS(nn.Module):
         self._global_targets = None
         self._graph = None
         self._sampler = None
+        # distributed training (graph_eigen.distributed): ``reduce`` sums over the ranks; every
+        # rank's batch holds the anchors, and only where ``count_anchors`` are their rows regressed
+        self.reduce = None
+        self.count_anchors = True
 
     # ------------------------------------------------------------------ set-up
     def anchor_nodes(self, graph: Graph) -> torch.Tensor:
@@ -95,7 +99,10 @@ class BASiS(nn.Module):
 
     # ------------------------------------------------------------------ batch eigenvectors
     def batch_eigenvectors(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-        """Eigenvectors (scaled to unit mean square) of the batch operator, and L_sym eigenvalues."""
+        """Eigenvectors (scaled to unit mean square) of the batch operator, and L_sym eigenvalues.
+
+        Rows follow the batch's local order; the ``knn`` operator covers the seeds only.
+        """
         if self.batch_operator == "global":
             return self._global_targets[batch.n_id.numpy()], self.reference_eigenvalues.numpy()
         kernel = self._batch_kernel(batch)
@@ -109,7 +116,7 @@ class BASiS(nn.Module):
             from ..data.knn import knn_graph
             from ..operators import normalized_adjacency
 
-            return normalized_adjacency(knn_graph(batch.x.numpy()))
+            return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].numpy()))
         ids = batch.n_id.numpy()
         src, dst = batch.edge_index.numpy()
         inv = 1.0 / np.sqrt(np.maximum(self._graph.degree.numpy()[ids], 1e-12))
@@ -136,9 +143,14 @@ class BASiS(nn.Module):
             self.refresh_reference()
         b = batch.num_seeds
         y = torch.from_numpy(self.targets(batch)[:b]).float()
-        loss = (psi[:b] - y).pow(2).sum(1).mean()
+        first = 0 if self.count_anchors else batch.num_anchors
+        total = (psi[first:b] - y[first:]).pow(2).sum()
+        rows = psi.new_tensor(float(b - first))
+        if self.reduce is not None:  # the union of the ranks' batches
+            total, rows = self.reduce(total), self.reduce(rows)
+        loss = total / rows
         self.steps += 1
-        return loss, {"loss": float(loss)}
+        return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()
     def finalize(self, psi_all: torch.Tensor) -> torch.Tensor:

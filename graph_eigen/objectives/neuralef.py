@@ -16,9 +16,14 @@ Two estimators of the gradient on a batch:
   averages over batches, without gradient, and each seed row receives the exact per-row
   NeuralEF direction  M psi_j - sum_{i<j} (R_ij / R_ii) M psi_i - R_jj psi_j  (the last term is the
   normalization's own gradient, an Oja term that keeps the column norms fixed).
+- ``bank``: as ``running``, but the global statistics come from a memory bank holding the
+  latest output of every node (updated with each batch's seeds), recomputed over the whole
+  graph every ``bank_every`` steps: R = H^T K H / n has no sampling noise, which the small
+  eigengaps of real graphs require. Costs n x k floats and one sparse product per refresh.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,14 +31,15 @@ from ..errors import ConfigError
 from ..sampling import Batch
 
 VARIANTS = ("ordered", "eigenmap")
-ESTIMATORS = ("running", "batch")
+ESTIMATORS = ("bank", "running", "batch")
 
 
 class NeuralEF(nn.Module):
     """The NeuralEF objective; keeps running column norms and eigenvalue estimates (of K)."""
 
     def __init__(self, dim: int, variant: str = "ordered", alpha: float = 0.3, stop_grad: bool = True,
-                 momentum: float = 0.9, power: int = 1, estimator: str = "running") -> None:
+                 momentum: float = 0.9, power: int = 1, estimator: str = "running",
+                 bank_every: int = 1) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
             raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose running or batch")
@@ -45,6 +51,12 @@ class NeuralEF(nn.Module):
             raise ConfigError(f"momentum must lie in [0, 1), got {momentum}")
         self.variant, self.alpha, self.stop_grad = variant, alpha, stop_grad or variant == "ordered"
         self.momentum, self.power, self.estimator = momentum, power, estimator
+        self.bank_every = max(int(bank_every), 1)
+        self._kernel = None  # whole-graph K (bank estimator)
+        # distributed training (graph_eigen.distributed): ``reduce`` sums a seed statistic over
+        # the ranks, ``gather`` concatenates a per-seed tensor; None in one process
+        self.reduce = None
+        self.gather = None
         self.register_buffer("running_norm", torch.ones(dim))
         self.register_buffer("running_r", torch.zeros(dim, dim))
         self.register_buffer("eigenvalues", torch.zeros(dim))
@@ -55,7 +67,40 @@ class NeuralEF(nn.Module):
         return None
 
     def setup(self, graph, sampler) -> None:
-        """Nothing to prepare before the first step."""
+        """The bank estimator keeps the whole-graph kernel and one output row per node."""
+        if self.estimator != "bank":
+            return
+        from ..operators import normalized_adjacency
+
+        k = normalized_adjacency(graph).tocoo()
+        self._kernel = torch.sparse_coo_tensor(
+            torch.from_numpy(np.vstack([k.row, k.col])).long(), torch.from_numpy(k.data).float(),
+            k.shape).coalesce().to_sparse_csr()
+        if "bank" not in self._buffers or self.bank.shape[0] != graph.num_nodes:
+            self.register_buffer("bank", torch.zeros(graph.num_nodes, self.running_norm.numel()))
+            self.register_buffer("bank_filled", torch.zeros(graph.num_nodes, dtype=torch.bool))
+            self.register_buffer("bank_step", torch.zeros((), dtype=torch.long))
+
+    @torch.no_grad()
+    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the seeds' outputs; (column norms, R) of the bank, recomputed every bank_every steps."""
+        b = batch.num_seeds
+        ids, rows = batch.n_id[:b], psi[:b]
+        if self.gather is not None:  # every rank's bank receives the seeds of all ranks
+            ids, rows = self.gather(ids), self.gather(rows)
+        self.bank[ids] = rows
+        self.bank_filled[ids] = True
+        self.bank_step += 1
+        if int(self.bank_step) == 1 or int(self.bank_step) % self.bank_every == 0 or not bool(self.initialized):
+            filled = self.bank_filled
+            if not bool(filled.all()):  # first epoch: rows not seen yet get their current output
+                self.bank[~filled] = 0.0
+            h = self.bank
+            norm = h[filled].pow(2).mean(0).add(1e-12).sqrt()
+            hn = h / norm
+            r = hn.T @ (self._kernel @ hn) / max(int(filled.sum()), 1)
+            self._bank_cache = (norm, (r + r.T) / 2)
+        return self._bank_cache
 
     def apply_operator(self, batch: Batch, v: torch.Tensor) -> torch.Tensor:
         """M v on the batch rows: K (one hop, reweighted) or ((I + K) / 2)^p on a full graph."""
@@ -68,27 +113,36 @@ class NeuralEF(nn.Module):
         return out
 
     def loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        if self.estimator == "running":
+        if self.estimator in ("running", "bank"):
             return self._running_loss(batch, psi)
         return self._batch_loss(batch, psi)
 
     def _running_loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Surrogate whose gradient on the seed rows is the NeuralEF direction with running statistics."""
         b = batch.num_seeds
-        with torch.no_grad():
-            norm = psi[:b].pow(2).mean(0).add(1e-12).sqrt()
-            if bool(self.initialized) and self.training:
-                norm = self.momentum * self.running_norm + (1 - self.momentum) * norm
+        n = self._global(psi.new_tensor(float(b)))  # seeds in the batch (of all ranks)
+        bank_r = None
+        if self.estimator == "bank" and self.training:
+            norm, bank_r = self._bank_statistics(batch, psi.detach())
+        else:
+            with torch.no_grad():
+                norm = (self._global(psi[:b].pow(2).sum(0)) / n).add(1e-12).sqrt()
+                if bool(self.initialized) and self.training:
+                    norm = self.momentum * self.running_norm + (1 - self.momentum) * norm
         psi_n = psi / norm
         with torch.no_grad():
             seeds = psi_n[:b].detach()
             m_psi = self.apply_operator(batch, psi_n.detach())[:b]
-            r_batch = (seeds.T @ m_psi + m_psi.T @ seeds) / (2 * b)
-            r = r_batch if not bool(self.initialized) else (
-                self.momentum * self.running_r + (1 - self.momentum) * r_batch)
+            r_batch = self._global(seeds.T @ m_psi + m_psi.T @ seeds) / (2 * n)
+            if bank_r is not None:
+                r = bank_r
+            elif not bool(self.initialized):
+                r = r_batch
+            else:
+                r = self.momentum * self.running_r + (1 - self.momentum) * r_batch
             coef = self._coefficients(r)
             direction = m_psi - m_psi @ coef - seeds * r.diagonal()
-        surrogate = -(psi_n[:b] * direction).sum() / b
+        surrogate = -self._global((psi_n[:b] * direction).sum()) / n
         if self.training:
             self.running_r.copy_(r)
         eig = self.to_kernel_eigenvalues(r.diagonal())
@@ -115,14 +169,15 @@ class NeuralEF(nn.Module):
 
     def _batch_loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
         b = batch.num_seeds
-        norm = psi[:b].pow(2).mean(0).add(1e-12).sqrt()
+        n = self._global(psi.new_tensor(float(b)))  # seeds in the batch (of all ranks)
+        norm = (self._global(psi[:b].pow(2).sum(0)) / n).add(1e-12).sqrt()
         psi = psi / norm
         m_psi = self.apply_operator(batch, psi)[:b]
         seeds = psi[:b]
-        r = (seeds.T @ m_psi + m_psi.T @ seeds) / (2 * b)
+        r = self._global(seeds.T @ m_psi + m_psi.T @ seeds) / (2 * n)
         if self.stop_grad:
             m_sg = self.apply_operator(batch, psi.detach())[:b]
-            cross = (seeds.detach().T @ m_psi + m_sg.T @ seeds) / (2 * b)  # (sg psi_i)^T M psi_j
+            cross = self._global(seeds.detach().T @ m_psi + m_sg.T @ seeds) / (2 * n)  # (sg psi_i)^T M psi_j
         else:
             cross = r
         upper = torch.triu(torch.ones_like(r, dtype=torch.bool), diagonal=1)
@@ -135,6 +190,10 @@ class NeuralEF(nn.Module):
         eig = self.to_kernel_eigenvalues(r.diagonal().detach())
         self._update_running(norm.detach(), eig)
         return loss, {"loss": float(loss.detach()), "eig": eig.tolist()}
+
+    def _global(self, t: torch.Tensor) -> torch.Tensor:
+        """A sum over the batch's seeds, over all ranks in distributed training."""
+        return t if self.reduce is None else self.reduce(t)
 
     def to_kernel_eigenvalues(self, mu: torch.Tensor) -> torch.Tensor:
         """Eigenvalues of M back to eigenvalues of K."""
