@@ -377,6 +377,7 @@ def embed_sharded(ctx: DistContext, model, graph: Graph, progress: bool = False)
     encoder = model.encoder
     encoder.eval()
     model.objective.eval()
+    graph = encoder.prepare(graph)  # the features as the encoder reads them (projected or not)
     lo, hi = shard_bounds(graph.num_nodes, ctx.world_size)[ctx.rank:ctx.rank + 2]
     if isinstance(encoder, FeatureMLP):
         shard = types.SimpleNamespace(x=graph.x[lo:hi], num_nodes=hi - lo)
