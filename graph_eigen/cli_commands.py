@@ -64,6 +64,7 @@ def add_parsers(sub, add_dataset_args) -> None:
     add_dataset_args(p, required=False)
     p.add_argument("--dim", type=int, default=None, help="exact eigenvectors to compare with (default K)")
     p.add_argument("--nodes", default=None, help=".npy of node ids: d_G over these rows only")
+    p.add_argument("--embedding", default=None, help="embedding .npy to judge (default RUN_DIR/embeddings.npy)")
 
     p = sub.add_parser("demo", help="offline demo: train, export, eval and probe on a synthetic graph")
     p.add_argument("--out", default="runs/demo")
@@ -144,9 +145,9 @@ def _eval(args: argparse.Namespace) -> int:
 
     run = Path(args.run_dir)
     cfg = TrainConfig.load(run)
-    emb_path = run / "embeddings.npy"
+    emb_path = Path(args.embedding) if args.embedding else run / "embeddings.npy"
     if not emb_path.is_file():
-        raise CheckpointError(f"no embeddings.npy in '{run}': run `graph-eigen embed {run}` first")
+        raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
     graph = _load_graph(args.dataset or cfg.dataset, args.root if args.dataset else cfg.root,
                         None if args.dataset else cfg.train_nodes)
     emb = np.load(emb_path)

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The runs behind the README's NeuralEF / BASiS figures (each command as a user would type it).
+# Usage: bash benchmarks/issue_figures.sh [DATA_ROOT]   (outputs in runs/figures/, logs in benchmarks/results/)
+set -u
+DATA=${1:-../shared/datasets}
+OUT=runs/figures
+RES=benchmarks/results
+mkdir -p "$OUT" "$RES"
+ge() { python -m graph_eigen "$@"; }
+log() { echo "== $*" >&2; }
+
+log "mnist-knn: BASiS (kNN graph rebuilt over each batch of 512 = 128 anchors + 384 seeds), mlp"
+ge train --dataset mnist-knn --root "$DATA" --objective basis --batch-operator knn --anchors 128 \
+   --batch-size 384 --fanouts 1 --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
+   --out $OUT/mnist_basis --overwrite --no-progress && ge eval $OUT/mnist_basis
+log "mnist-knn: NeuralEF (bank), mlp"
+ge train --dataset mnist-knn --root "$DATA" --objective neuralef --batch-size 512 --fanouts -1 \
+   --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
+   --out $OUT/mnist_neuralef --overwrite --no-progress && ge eval $OUT/mnist_neuralef
+
+log "batch consistency, 1M-node SBM (9 classes, K=9), batches under 5% of the nodes"
+for op in sampled global; do
+  ge diagnose-batches --dataset "sbm:n=1000000,classes=9,avg_degree=20,features=16,seed=0" --dim 9 \
+     --batch-size 2048 --fanouts 10 --anchors 256 --batches 3 --operator $op --json $RES/consistency_sbm1m_$op.json
+done
+for op in sampled global; do
+  ge diagnose-batches --dataset CS --root "$DATA" --dim 9 --batch-size 256 --fanouts 1 --anchors 128 \
+     --batches 3 --operator $op --json $RES/consistency_cs_$op.json
+done
+
+log "CS: NeuralEF (bank) with sage, K=9"
+ge train --dataset CS --root "$DATA" --objective neuralef --encoder sage --input-dim 128 --dim 9 --epochs 20 \
+   --batch-size 1024 --fanouts 10,5 --lr 0.01 --out $OUT/cs_neuralef_sage --overwrite --no-progress \
+   && ge eval $OUT/cs_neuralef_sage
+
+log "CS: out-of-sample: train BASiS sage on a random half, embed the full graph, d_G on the unseen half"
+python - <<'PY'
+import numpy as np
+n = 18333
+perm = np.random.default_rng(0).permutation(n)
+np.save("runs/figures/cs_half_train.npy", np.sort(perm[: n // 2]))
+np.save("runs/figures/cs_half_unseen.npy", np.sort(perm[n // 2:]))
+PY
+ge train --dataset CS --root "$DATA" --objective basis --encoder sage --input-dim 128 --dim 9 --epochs 40 \
+   --batch-size 1024 --fanouts 10,5 --lr 0.01 --train-nodes $OUT/cs_half_train.npy \
+   --out $OUT/cs_half_basis_sage --overwrite --no-progress \
+   && ge embed $OUT/cs_half_basis_sage --dataset CS --root "$DATA" --out $OUT/cs_half_full_embedding.npy
+ge eval $OUT/cs_half_basis_sage --dataset CS --root "$DATA" --embedding $OUT/cs_half_full_embedding.npy \
+   --nodes $OUT/cs_half_unseen.npy
