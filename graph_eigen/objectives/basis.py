@@ -66,6 +66,13 @@ class BASiS(nn.Module):
         self.reduce = None
         self.count_anchors = True
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Anchors and reference are sized by set-up: take their shapes from the checkpoint."""
+        for name in ("anchors", "reference"):
+            if name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[name]))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     # ------------------------------------------------------------------ set-up
     def anchor_nodes(self, graph: Graph) -> torch.Tensor:
         if len(self.anchors) == 0:
