@@ -223,7 +223,7 @@ def test_torchrun_cli_smoke(tmp_path):
     out = tmp_path / "run"
     cmd = [str(TORCHRUN), "--nproc-per-node", str(WORLD), "--master-addr", "127.0.0.1",
            "--master-port", str(_free_port()), "-m", "graph_eigen", "train", "--dataset", SMOKE_SBM,
-           "--out", str(out), "--encoder", "mlp", "--dim", "4", "--hidden", "32", "--epochs", "2",
+           "--out", str(out), "--objective", "neuralef", "--encoder", "mlp", "--dim", "4", "--hidden", "32", "--epochs", "2",
            "--batch-size", "100", "--fanouts", "5", "--no-progress", "--distributed"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT_S, cwd=tmp_path)

@@ -36,7 +36,8 @@ from graph_eigen.train import train
 SBM = "sbm:n=600,classes=3,avg_degree=10,features=8,seed=0"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # options shared by the small runs: 600 nodes, batches of 80 seeds -> 8 steps per epoch
-SMALL = ["--dim", "4", "--hidden", "8", "--batch-size", "80", "--fanouts", "5,3", "--no-progress"]
+SMALL = ["--objective", "neuralef", "--dim", "4", "--hidden", "8", "--batch-size", "80", "--fanouts", "5,3",
+         "--no-progress"]
 
 
 def small_config(**overrides) -> TrainConfig:
