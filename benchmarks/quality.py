@@ -13,7 +13,6 @@ Writes ``OUT.json`` and ``OUT.md`` (the command is recorded in both).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
 from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.embed import embed_graph

@@ -23,7 +23,6 @@ _HELP = {"batch-size": "seeds per step; 0 = full-graph mode (every node in one b
 
 def add_parsers(sub, add_dataset_args) -> None:
     """Add the training and evaluation sub-commands to the parser."""
-    d = TrainConfig()
     p = sub.add_parser("train", help="train an encoder and export RUN_DIR/embeddings.npy")
     add_dataset_args(p, required=False)
     p.add_argument("--out", required=True, help="run folder")

@@ -10,7 +10,6 @@ import time
 from typing import Optional
 
 import numpy as np
-import torch
 
 from .eigsolve import exact_eigenpairs
 from .evaluate.spectral import subspace_distance

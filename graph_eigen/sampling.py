@@ -19,7 +19,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence
 
-import numpy as np
 import torch
 
 from .errors import ConfigError

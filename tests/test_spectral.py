@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import scipy.linalg
-import scipy.sparse.linalg as spla
 import torch
 
 from graph_eigen.eigsolve import exact_eigenpairs, sign_flip
