@@ -38,11 +38,11 @@ class NeuralEF(nn.Module):
     """The NeuralEF objective; keeps running column norms and eigenvalue estimates (of K)."""
 
     def __init__(self, dim: int, variant: str = "ordered", alpha: float = 0.3, stop_grad: bool = True,
-                 momentum: float = 0.9, power: int = 1, estimator: str = "running",
+                 momentum: float = 0.9, power: int = 1, estimator: str = "bank",
                  bank_every: int = 1) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
-            raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose running or batch")
+            raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose bank, running or batch")
         if variant not in VARIANTS:
             raise ConfigError(f"unknown NeuralEF variant '{variant}'; choose ordered or eigenmap")
         if power < 1:
@@ -92,9 +92,7 @@ class NeuralEF(nn.Module):
         self.bank_filled[ids] = True
         self.bank_step += 1
         if int(self.bank_step) == 1 or int(self.bank_step) % self.bank_every == 0 or not bool(self.initialized):
-            filled = self.bank_filled
-            if not bool(filled.all()):  # first epoch: rows not seen yet get their current output
-                self.bank[~filled] = 0.0
+            filled = self.bank_filled  # in the first epoch, rows not seen yet are zero
             h = self.bank
             norm = h[filled].pow(2).mean(0).add(1e-12).sqrt()
             hn = h / norm
