@@ -1,0 +1,284 @@
+"""Where a training step and the export spend their time: cProfile and A/B experiments.
+
+    python benchmarks/profile_step.py --nodes 100000 --steps 10
+    python benchmarks/profile_step.py --nodes 100000 --only export
+
+Evidence for the recommendations in the speed report; measures the library as it is and,
+side by side, benchmark-local variants of the hot spots (nothing in graph_eigen is changed):
+
+1. cProfile of ``--steps`` steps of each run (neuralef/mlp, neuralef/sage, basis/mlp,
+   basis/sage, supervised/sage): the top functions by own time.
+2. BASiS loss (global operator): as is; with numpy's BLAS limited to one thread
+   (threadpoolctl); with the targets computed for the seed rows only; both.
+3. NeuralEF loss: as is, and the share of building the batch kernel (COO -> coalesce -> CSR).
+4. sage export: ``GNNEncoder.embed_all`` (NeighborLoader with all neighbors, 65,536 seeds per
+   batch, messages materialized per edge) against layer-wise full-graph inference by sparse
+   CSR matmul over row chunks, projecting first when that shrinks the width (mean aggregation
+   commutes with the linear map). Checks that both give the same embedding.
+5. loader construction: ``BatchSampler``'s NeighborLoader over ``edge_index`` (PyG sorts the
+   edges into CSC and keeps a sorted copy of the sources plus the permutation, 16 bytes per
+   directed edge) against a NeighborLoader over a ``SparseTensor`` built from the CSR that the
+   graph already has (``edge_index`` is symmetric and sorted by row, so its CSR is the CSC):
+   time, memory kept, and whether the sampled subgraphs are the same.
+
+Writes ``benchmarks/results/profile_<nodes>.json`` (``--json``) and prints a report.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import resource
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import speed  # noqa: E402
+from graph_eigen.data.synthetic import load_sbm  # noqa: E402
+from graph_eigen.objectives import build_objective  # noqa: E402
+from graph_eigen.objectives.alignment import apply_affine, fit_affine  # noqa: E402
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def profile_runs(graph, steps: int, report: dict) -> None:
+    out = {}
+    sampler = speed.make_sampler(graph)
+    nef = build_objective("neuralef", speed.DIM)
+    runs = {f"neuralef/{e}": speed.spectral_run(e, graph, nef)[1] for e in ("mlp", "sage")}
+    runs["supervised/sage"] = speed.supervised_run(graph)
+    anchored = speed.make_sampler(graph, build_objective("basis", speed.DIM).anchor_nodes(graph))
+    basis = build_objective("basis", speed.DIM, batch_operator="global")
+    basis.setup(graph, anchored)
+    for e in ("mlp", "sage"):
+        runs[f"basis/{e}"] = speed.spectral_run(e, graph, basis)[1]
+    for name, step in runs.items():
+        smp = anchored if name.startswith("basis") else sampler
+        state: dict = {}
+        step(speed._next_batch(state, smp))  # warm-up
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(steps):
+            step(speed._next_batch(state, smp))
+        prof.disable()
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(12)
+        text = buf.getvalue()
+        out[name] = text[text.find("ncalls") - 3:]
+        print(f"\n=== cProfile {name}: {steps} steps (incl. sampling), top own time\n{out[name]}")
+    report["cprofile"] = out
+
+    # -- BASiS loss A/B on the same batches
+    from threadpoolctl import threadpool_limits
+
+    state = {}
+    batches = [speed._next_batch(state, anchored) for _ in range(steps)]
+    enc = speed.build_encoder("sage", graph, speed.DIM, speed.encoder_config("sage"))
+    psis = [enc(b).detach().requires_grad_() for b in batches]
+
+    def seeds_only_loss(batch, psi):  # targets for the seed rows only (global operator)
+        b = batch.num_seeds
+        phi = basis._global_targets[batch.n_id[:b].numpy()]
+        t = fit_affine(phi[: batch.num_anchors], basis.reference.numpy().astype(np.float64))
+        y = torch.from_numpy(apply_affine(t, phi)).float()
+        return (psi[:b] - y).pow(2).sum(1).mean()
+
+    def run_all(fn) -> float:
+        """Mean ms of the loss call; the torch forward runs just before it (untimed), as in training."""
+        total = 0.0
+        for b, p in zip(batches, psis):
+            enc(b)
+            t = time.perf_counter()
+            fn(b, p)
+            total += time.perf_counter() - t
+        return 1000 * total / len(batches)
+
+    ab = {}
+    for rep in range(2):  # alternate the variants twice, keep the better (the machine is shared)
+        for name, fn, one_thread in (("as is", basis.loss, False), ("numpy BLAS 1 thread", basis.loss, True),
+                                     ("targets for seeds only", seeds_only_loss, False),
+                                     ("both", seeds_only_loss, True)):
+            if one_thread:
+                with threadpool_limits(limits=1, user_api="blas"):
+                    ms = run_all(fn)
+            else:
+                ms = run_all(fn)
+            ab[name] = min(ab.get(name, ms), ms)
+    report["basis_loss_ms"] = ab
+    print("\n=== BASiS loss (global) per step, ms (a sage forward untimed before each):")
+    for k, v in ab.items():
+        print(f"  {k:<26} {v:8.1f}")
+
+    # -- NeuralEF loss: kernel build share
+    state = {}
+    batches = [speed._next_batch(state, sampler) for _ in range(steps)]
+    psis = [enc(b).detach().requires_grad_() for b in batches]
+
+    def nef_loss(part: str) -> float:
+        total = 0.0
+        for b, p in zip(batches, psis):
+            enc(b)
+            b._kernel = None
+            t = time.perf_counter()
+            if part == "kernel":
+                _ = b.kernel
+            else:
+                nef.loss(b, p)
+            total += time.perf_counter() - t
+        return 1000 * total / len(batches)
+
+    report["neuralef_loss_ms"] = {"loss as is": min(nef_loss("loss"), nef_loss("loss")),
+                                  "of which batch kernel build": min(nef_loss("kernel"), nef_loss("kernel"))}
+    print("\n=== NeuralEF loss per step, ms:", report["neuralef_loss_ms"])
+
+
+# ---------------------------------------------------------------------- sage export
+@torch.no_grad()
+def sage_export_spmm(net, graph, chunk: int = 1 << 18) -> torch.Tensor:
+    """Layer-wise full-graph GraphSAGE inference (mean aggregation) by CSR matmul over row chunks.
+
+    Same result as ``BasicGNN.inference`` with a full-neighborhood loader, without a loader:
+    per layer, ``lin_l(mean_j x_j) + lin_r(x_i)``; when the layer narrows the width, ``lin_l``
+    (without its bias) is applied before the aggregation, which commutes with it.
+    """
+    from torch_geometric.nn import SAGEConv
+
+    n = graph.num_nodes
+    row, col = graph.edge_index  # sorted by (row, col), both directions
+    deg = torch.bincount(row, minlength=n)
+    crow = torch.zeros(n + 1, dtype=torch.long)
+    torch.cumsum(deg, 0, out=crow[1:])
+    inv_deg = 1.0 / deg.clamp_min(1).float()
+    x = graph.x
+    convs = list(net.convs)
+    for i, conv in enumerate(convs):
+        assert isinstance(conv, SAGEConv) and conv.aggr == "mean" and not conv.project and not conv.normalize
+        project_first = conv.out_channels < conv.in_channels
+        src = x @ conv.lin_l.weight.T if project_first else x
+        out = torch.empty(n, conv.out_channels)
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            lo, hi = int(crow[s]), int(crow[e])
+            a = torch.sparse_csr_tensor(crow[s:e + 1] - lo, col[lo:hi], torch.ones(hi - lo), size=(e - s, n))
+            agg = (a @ src) * inv_deg[s:e, None]
+            h = agg + conv.lin_l.bias if project_first else conv.lin_l(agg)
+            out[s:e] = h + conv.lin_r(x[s:e])
+        del src
+        x = out.relu_() if i < len(convs) - 1 else out
+    return x
+
+
+def profile_export(graph, report: dict, timeout: float | None) -> None:
+    enc = speed.build_encoder("sage", graph, speed.DIM, speed.encoder_config("sage"), seed=0)
+    enc.eval()
+    res = {}
+    for name, fn in (("spmm (proposed)", lambda: sage_export_spmm(enc.net, graph)),
+                     ("embed_all (library)", lambda: enc.embed_all(graph))):
+        speed.reset_peak_rss()
+        rss0 = speed.current_rss_gib()
+        try:
+            with speed.time_limit(timeout):
+                t = time.perf_counter()
+                out = fn()
+                sec = time.perf_counter() - t
+            res[name] = {"seconds": sec, "nodes_per_second": graph.num_nodes / sec,
+                         "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
+            res.setdefault("_outputs", []).append(out)
+        except speed.StageTimeout as exc:
+            res[name] = {"status": str(exc), "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
+        print(f"=== sage export {name}: {res[name]}")
+    outs = res.pop("_outputs", [])
+    if len(outs) == 2:
+        res["max_abs_difference"] = float((outs[0] - outs[1]).abs().max())
+        res["max_abs_value"] = float(outs[1].abs().max())
+        print(f"    max |difference| {res['max_abs_difference']:.2e} (values up to {res['max_abs_value']:.2f})")
+    report["sage_export"] = res
+
+
+def profile_loader(graph, report: dict) -> None:
+    import gc
+
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NeighborLoader
+    from torch_sparse import SparseTensor
+
+    res = {}
+    seeds = torch.randperm(graph.num_nodes, generator=torch.Generator().manual_seed(1))[:1024]
+
+    gc.collect()
+    speed.reset_peak_rss()
+    rss0 = speed.current_rss_gib()
+    t = time.perf_counter()
+    sampler = speed.BatchSampler(graph, speed.BATCH_SIZE, [-1], seed=0)
+    lib = sampler.sample(seeds)
+    res["library (edge_index -> CSC by sort)"] = {
+        "seconds": time.perf_counter() - t, "rss_kept_gib": speed.current_rss_gib() - rss0,
+        "peak_extra_gib": peak_gib() - rss0}
+    print("=== loader", res)
+
+    gc.collect()
+    speed.reset_peak_rss()
+    rss0 = speed.current_rss_gib()
+    t = time.perf_counter()
+    n = graph.num_nodes
+    row, col = graph.edge_index
+    rowptr = torch.zeros(n + 1, dtype=torch.long)
+    torch.cumsum(torch.bincount(row, minlength=n), 0, out=rowptr[1:])
+    adj_t = SparseTensor(rowptr=rowptr, col=col, sparse_sizes=(n, n), is_sorted=True, trust_data=True)
+    loader = NeighborLoader(Data(adj_t=adj_t, x=graph.x, num_nodes=n), num_neighbors=[-1], batch_size=1)
+    out = loader.filter_fn(loader.collate_fn(seeds))
+    r, c, _ = out.adj_t.coo()  # adj_t[target, source]
+    edge_index = torch.stack([c, r])
+    res["proposed (SparseTensor from the graph's CSR)"] = {
+        "seconds": time.perf_counter() - t, "rss_kept_gib": speed.current_rss_gib() - rss0,
+        "peak_extra_gib": peak_gib() - rss0}
+
+    def edges(n_id, ei):
+        return set(zip(n_id[ei[0]].tolist(), n_id[ei[1]].tolist()))
+
+    res["same_nodes"] = bool(torch.equal(torch.sort(lib.n_id).values, torch.sort(out.n_id).values))
+    res["same_edges"] = edges(lib.n_id, lib.edge_index) == edges(out.n_id, edge_index)
+    report["loader"] = res
+    print("=== loader", res)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--only", choices=("steps", "export", "loader"), default=None)
+    parser.add_argument("--export-timeout", type=float, default=1800.0)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/profile_step.py"] + sys.argv[1:])
+    graph = load_sbm(f"preset=products,seed=0,n={args.nodes}")
+    report: dict = {"command": command, "nodes": graph.num_nodes, "edges": graph.num_edges,
+                    "environment": speed.environment()}
+    if args.only in (None, "steps"):
+        profile_runs(graph, args.steps, report)
+    if args.only in (None, "loader"):
+        profile_loader(graph, report)
+    if args.only in (None, "export"):
+        profile_export(graph, report, args.export_timeout)
+    report["loadavg_end"] = list(__import__("os").getloadavg())
+    path = args.json or speed.RESULTS / f"profile_{graph.num_nodes}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
