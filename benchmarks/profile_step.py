@@ -1,7 +1,7 @@
 """Where a training step and the export spend their time: cProfile and A/B experiments.
 
     python benchmarks/profile_step.py --nodes 100000 --steps 10
-    python benchmarks/profile_step.py --nodes 100000 --only export
+    python benchmarks/profile_step.py --nodes 2449029 --only loader export --export-variants spmm
 
 Evidence for the recommendations in the speed report; measures the library as it is and,
 side by side, benchmark-local variants of the hot spots (nothing in graph_eigen is changed):
@@ -20,6 +20,10 @@ side by side, benchmark-local variants of the hot spots (nothing in graph_eigen 
    directed edge) against a NeighborLoader over a ``SparseTensor`` built from the CSR that the
    graph already has (``edge_index`` is symmetric and sorted by row, so its CSR is the CSC):
    time, memory kept, and whether the sampled subgraphs are the same.
+6. eigsh K=64 tolerance: the library asks ARPACK for machine precision (tol=0), on the global
+   kernel (BASiS 'global' set-up, ``exact_eigenpairs``) and on a batch kernel (BASiS 'sampled',
+   every step); times at looser tolerances, with the eigenvalue error and the subspace agreement
+   (smallest cosine of the principal angles) against the tightest solve that finished.
 
 Writes ``benchmarks/results/profile_<nodes>.json`` (``--json``) and prints a report.
 """
@@ -162,6 +166,9 @@ def sage_export_spmm(net, graph, chunk: int = 1 << 18) -> torch.Tensor:
     crow = torch.zeros(n + 1, dtype=torch.long)
     torch.cumsum(deg, 0, out=crow[1:])
     inv_deg = 1.0 / deg.clamp_min(1).float()
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
     x = graph.x
     convs = list(net.convs)
     for i, conv in enumerate(convs):
@@ -181,12 +188,36 @@ def sage_export_spmm(net, graph, chunk: int = 1 << 18) -> torch.Tensor:
     return x
 
 
-def profile_export(graph, report: dict, timeout: float | None) -> None:
+@torch.no_grad()
+def sage_export_cloned(net, graph, chunk: int = 65536) -> torch.Tensor:
+    """``BasicGNN.inference`` with one change: each batch's output rows are copied.
+
+    PyG's loop keeps ``conv(x, edge_index)[:batch_size]`` of the last layer, a VIEW into the
+    output for every node of the batch (seeds and their neighbors), so the list of outputs keeps
+    every batch's full output alive until the final ``torch.cat``.
+    """
+    from torch_geometric.data import Data
+    from torch_geometric.loader import NeighborLoader
+
+    loader = NeighborLoader(Data(x=graph.x, edge_index=graph.edge_index, num_nodes=graph.num_nodes),
+                            num_neighbors=[-1], batch_size=chunk, shuffle=False)
+    x_all = graph.x
+    for i in range(net.num_layers):
+        xs = []
+        for batch in loader:
+            xs.append(net.inference_per_layer(i, x_all[batch.n_id], batch.edge_index, batch.batch_size).clone())
+        x_all = torch.cat(xs)
+    return x_all
+
+
+def profile_export(graph, report: dict, timeout: float | None, variants: list[str]) -> None:
     enc = speed.build_encoder("sage", graph, speed.DIM, speed.encoder_config("sage"), seed=0)
     enc.eval()
     res = {}
-    for name, fn in (("spmm (proposed)", lambda: sage_export_spmm(enc.net, graph)),
-                     ("embed_all (library)", lambda: enc.embed_all(graph))):
+    all_variants = {"spmm (proposed)": lambda: sage_export_spmm(enc.net, graph),
+                    "embed_all, outputs copied": lambda: sage_export_cloned(enc.net, graph),
+                    "embed_all (library)": lambda: enc.embed_all(graph)}
+    for name, fn in ((k, v) for k, v in all_variants.items() if k.split(" ")[0].strip(",") in variants):
         speed.reset_peak_rss()
         rss0 = speed.current_rss_gib()
         try:
@@ -201,9 +232,9 @@ def profile_export(graph, report: dict, timeout: float | None) -> None:
             res[name] = {"status": str(exc), "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
         print(f"=== sage export {name}: {res[name]}")
     outs = res.pop("_outputs", [])
-    if len(outs) == 2:
-        res["max_abs_difference"] = float((outs[0] - outs[1]).abs().max())
-        res["max_abs_value"] = float(outs[1].abs().max())
+    if len(outs) >= 2:
+        res["max_abs_difference"] = max(float((o - outs[0]).abs().max()) for o in outs[1:])
+        res["max_abs_value"] = float(outs[0].abs().max())
         print(f"    max |difference| {res['max_abs_difference']:.2e} (values up to {res['max_abs_value']:.2f})")
     report["sage_export"] = res
 
@@ -255,24 +286,78 @@ def profile_loader(graph, report: dict) -> None:
     print("=== loader", res)
 
 
+def _eigsh_series(matrix, tols, timeout, label: str, one_thread: bool = False) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from graph_eigen.eigsolve import top_eigenpairs
+
+    out, solved = {}, {}
+    for tol in tols:
+        key = f"tol={tol:g}" + (", BLAS 1 thread" if one_thread else "")
+        try:
+            with speed.time_limit(timeout), threadpool_limits(limits=1 if one_thread else None, user_api="blas"):
+                t = time.perf_counter()
+                vals, vecs, _ = top_eigenpairs(matrix, speed.DIM, method="eigsh", seed=0, tol=tol)
+                out[key] = {"seconds": time.perf_counter() - t}
+            solved[tol] = (vals, vecs)
+        except speed.StageTimeout as exc:
+            out[key] = {"status": str(exc)}
+        print(f"=== eigsh {label} {key}: {out[key]}", flush=True)
+    if solved:
+        ref_tol = min(solved)
+        ref_vals, ref_vecs = solved[ref_tol]
+        for tol, (vals, vecs) in solved.items():
+            key = f"tol={tol:g}" + (", BLAS 1 thread" if one_thread else "")
+            cos = np.linalg.svd(ref_vecs.T @ vecs, compute_uv=False).min()
+            out[key].update(reference=f"tol={ref_tol:g}", max_eigenvalue_error=float(np.abs(vals - ref_vals).max()),
+                            min_principal_cosine=float(cos))
+    return out
+
+
+def profile_eigsh(graph, report: dict, timeout: float) -> None:
+    from graph_eigen.operators import normalized_adjacency
+
+    res = {}
+    basis = build_objective("basis", speed.DIM, batch_operator="sampled")
+    sampler = speed.make_sampler(graph, basis.anchor_nodes(graph))
+    basis._graph = graph
+    kernel = basis._batch_kernel(sampler.sample(sampler.pool[: speed.BATCH_SIZE]))
+    res["batch_kernel_nodes"] = kernel.shape[0]
+    res["batch kernel (BASiS sampled, every step)"] = _eigsh_series(kernel, (1e-2, 1e-4, 0.0), timeout, "batch")
+    res["batch kernel, BLAS 1 thread"] = _eigsh_series(kernel, (0.0,), timeout, "batch", one_thread=True)
+    del sampler
+    matrix = normalized_adjacency(graph)
+    res["global kernel (BASiS global set-up, exact_eigenpairs)"] = _eigsh_series(
+        matrix, (1e-3, 1e-6, 0.0), timeout, "global")
+    report["eigsh_k64"] = res
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--only", choices=("steps", "export", "loader"), default=None)
+    parser.add_argument("--only", nargs="+", choices=("steps", "export", "loader", "eigsh"),
+                        default=["steps", "loader", "export", "eigsh"])
+    parser.add_argument("--eigsh-timeout", type=float, default=600.0)
     parser.add_argument("--export-timeout", type=float, default=1800.0)
+    parser.add_argument("--export-variants", nargs="+", default=["spmm", "embed_all"],
+                        choices=("spmm", "embed_all"),
+                        help="embed_all = the library and the library with copied outputs (its memory at full "
+                             "scale exceeds 21 GiB: leave it out there)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/profile_step.py"] + sys.argv[1:])
     graph = load_sbm(f"preset=products,seed=0,n={args.nodes}")
     report: dict = {"command": command, "nodes": graph.num_nodes, "edges": graph.num_edges,
                     "environment": speed.environment()}
-    if args.only in (None, "steps"):
+    if "steps" in args.only:
         profile_runs(graph, args.steps, report)
-    if args.only in (None, "loader"):
+    if "loader" in args.only:
         profile_loader(graph, report)
-    if args.only in (None, "export"):
-        profile_export(graph, report, args.export_timeout)
+    if "export" in args.only:
+        profile_export(graph, report, args.export_timeout, args.export_variants)
+    if "eigsh" in args.only:
+        profile_eigsh(graph, report, args.eigsh_timeout)
     report["loadavg_end"] = list(__import__("os").getloadavg())
     path = args.json or speed.RESULTS / f"profile_{graph.num_nodes}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -654,8 +654,8 @@ def markdown(r: dict) -> str:
         f"(BLAS {env.get('blas_threads')}), "
         f"{env['cpu_count']} CPUs, nice {env['nice']}, load average at start "
         f"{', '.join(f'{x:.2f}' for x in env['loadavg_start'])}, at end "
-        f"{', '.join(f'{x:.2f}' for x in env['loadavg_end'])} (the machine is shared; see the README of "
-        f"benchmarks/results on what load does to the figures).",
+        f"{', '.join(f'{x:.2f}' for x in env['loadavg_end'])} (the machine is shared; see "
+        f"benchmarks/results/speed_notes.md on what load does to the figures).",
         "",
         f"Settings: batch size {BATCH_SIZE}, fanouts {FANOUTS}, hidden {HIDDEN}, K = {DIM}, {LAYERS} layers, "
         f"Adam lr {LR}. Epoch time is {r['epoch_seconds_method']}.",
