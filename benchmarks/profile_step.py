@@ -36,7 +36,6 @@ import json
 import pstats
 import resource
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
