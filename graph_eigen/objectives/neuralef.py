@@ -14,8 +14,10 @@ Two estimators of the gradient on a batch:
   cross terms R_ij are estimated from B seeds with noise far above the eigengaps.
 - ``running`` (default): the global statistics (column norms and R) are exponential moving
   averages over batches, without gradient, and each seed row receives the exact per-row
-  NeuralEF direction  M psi_j - sum_{i<j} (R_ij / R_ii) M psi_i - R_jj psi_j  (the last term is the
-  normalization's own gradient, an Oja term that keeps the column norms fixed).
+  NeuralEF direction  g_j - (psi_j^T g_j) psi_j  with  g_j = M psi_j - sum_{i<j} (R_ij / R_ii) M psi_i,
+  i.e. g_j projected on the tangent space of the normalization (psi_j^T g_j = R_jj - sum_{i<j}
+  R_ij^2 / R_ii, the column's own objective). Subtracting R_jj psi_j instead, as an Oja rule
+  would, makes the collapsed state (every column equal to the first) a stable fixed point.
 - ``bank``: as ``running``, but the global statistics come from a memory bank holding the
   latest output of every node (updated with each batch's seeds), recomputed over the whole
   graph every ``bank_every`` steps: R = H^T K H / n has no sampling noise, which the small
@@ -96,9 +98,17 @@ class NeuralEF(nn.Module):
             h = self.bank
             norm = h[filled].pow(2).mean(0).add(1e-12).sqrt()
             hn = h / norm
-            r = hn.T @ (self._kernel @ hn) / max(int(filled.sum()), 1)
+            r = hn.T @ self._whole_graph_operator(hn) / max(int(filled.sum()), 1)
             self._bank_cache = (norm, (r + r.T) / 2)
         return self._bank_cache
+
+    def _whole_graph_operator(self, h: torch.Tensor) -> torch.Tensor:
+        """M h with the whole-graph kernel: K h, or ((I + K) / 2)^p h."""
+        out = h
+        for _ in range(self.power):
+            kh = self._kernel @ out
+            out = kh if self.power == 1 else (out + kh) / 2
+        return out
 
     def apply_operator(self, batch: Batch, v: torch.Tensor) -> torch.Tensor:
         """M v on the batch rows: K (one hop, reweighted) or ((I + K) / 2)^p on a full graph."""
@@ -139,7 +149,8 @@ class NeuralEF(nn.Module):
             else:
                 r = self.momentum * self.running_r + (1 - self.momentum) * r_batch
             coef = self._coefficients(r)
-            direction = m_psi - m_psi @ coef - seeds * r.diagonal()
+            radial = r.diagonal() - (r * coef).sum(0)  # psi_j^T g_j (r symmetric)
+            direction = m_psi - m_psi @ coef - seeds * radial
         surrogate = -self._global((psi_n[:b] * direction).sum()) / n
         if self.training:
             self.running_r.copy_(r)

@@ -1,0 +1,64 @@
+"""NeuralEF objective: the surrogate estimators follow the gradient of the NeuralEF loss."""
+import numpy as np
+import pytest
+import torch
+
+from graph_eigen.data.knn import knn_graph
+from graph_eigen.eigsolve import exact_eigenpairs
+from graph_eigen.evaluate.spectral import subspace_distance
+from graph_eigen.objectives.neuralef import NeuralEF
+from graph_eigen.sampling import BatchSampler
+
+K = 4
+
+
+@pytest.fixture(scope="module")
+def graph():
+    x = np.random.default_rng(0).standard_normal((200, 3)).astype(np.float32)
+    return knn_graph(x, k=8)
+
+
+def gradient(objective: NeuralEF, batch, psi0: torch.Tensor) -> torch.Tensor:
+    psi = psi0.clone().requires_grad_()
+    objective.loss(batch, psi)[0].backward()
+    return psi.grad
+
+
+@pytest.mark.parametrize("variant, stop_grad", [("ordered", True), ("eigenmap", True), ("eigenmap", False)])
+@pytest.mark.parametrize("estimator, power", [("running", 1), ("bank", 1), ("bank", 3)])
+def test_surrogate_gradient_is_the_loss_gradient(graph, variant, stop_grad, estimator, power):
+    # on the full graph the statistics are exact, so the surrogate must point along the true
+    # gradient of the NeuralEF loss (autograd through the normalization): exactly half of it
+    batch = BatchSampler(graph, 0, [-1], with_features=False).full_batch()
+    psi0 = torch.randn(graph.num_nodes, K, generator=torch.Generator().manual_seed(0))
+    exact = NeuralEF(K, variant=variant, stop_grad=stop_grad, estimator="batch", power=power)
+    surrogate = NeuralEF(K, variant=variant, stop_grad=stop_grad, estimator=estimator, power=power)
+    surrogate.setup(graph, None)
+    g_exact, g_surrogate = gradient(exact, batch, psi0), gradient(surrogate, batch, psi0)
+    assert torch.allclose(g_exact, 2 * g_surrogate, rtol=1e-4, atol=1e-6)
+
+
+def test_collapsed_columns_are_pushed_apart(graph):
+    # every column equal to the first is a stationary point of no NeuralEF objective: a small
+    # perturbation of the second column must grow along the tangent direction
+    batch = BatchSampler(graph, 0, [-1], with_features=False).full_batch()
+    v = torch.from_numpy(exact_eigenpairs(graph, 3).vectors).float()
+    psi0 = torch.stack([v[:, 0], v[:, 0] + 1e-2 * v[:, 1]], 1)
+    objective = NeuralEF(2, estimator="running")
+    grad = gradient(objective, batch, psi0)
+    assert float(-grad[:, 1] @ v[:, 1]) > 0  # gradient descent moves column 2 towards eigenvector 2
+
+
+def test_full_graph_sgd_recovers_the_eigenvectors(graph):
+    # the table of free vectors, plain gradient descent on the bank estimator's surrogate
+    batch = BatchSampler(graph, 0, [-1], with_features=False).full_batch()
+    objective = NeuralEF(K, estimator="bank")
+    objective.setup(graph, None)
+    psi = torch.randn(graph.num_nodes, K, generator=torch.Generator().manual_seed(1)).requires_grad_()
+    opt = torch.optim.SGD([psi], lr=50.0)
+    for _ in range(1000):
+        opt.zero_grad()
+        objective.loss(batch, psi)[0].backward()
+        opt.step()
+    exact = exact_eigenpairs(graph, K).vectors
+    assert subspace_distance(psi.detach().numpy(), exact) < 0.05
