@@ -1,27 +1,30 @@
 """NeuralEF: ordered neural eigenfunctions with a stop-gradient objective, and Neural Eigenmap.
 
 With columns normalized to unit mean square over the seeds and R the batch estimate of
-Psi^T M Psi / n (M = K, or ((I + K) / 2)^p in full-graph mode, same eigenvectors, wider gaps):
+Psi^T M Psi / n (M = K, or ((I + K) / 2)^p: same eigenvectors, wider gaps):
 
     ordered:  loss = sum_j [ -R_jj + sum_{i<j} (sg(psi_i)^T M psi_j)^2 / sg(R_ii) ]
     eigenmap: the weight 1 / R_ii becomes a constant alpha; the stop-gradient is optional.
 
-Two estimators of the gradient on a batch:
+Three estimators of the gradient on a batch:
 
 - ``batch``: the loss above computed from the batch alone (normalized by the seeds' norms),
   as in the NeuralEF paper. On a fixed sparse graph it stalls: the normalization by the seeds'
   own norms rewards shrinking the seed rows against their (unnormalized) neighbors, and the
   cross terms R_ij are estimated from B seeds with noise far above the eigengaps.
-- ``running`` (default): the global statistics (column norms and R) are exponential moving
+- ``running``: the global statistics (column norms and R) are exponential moving
   averages over batches, without gradient, and each seed row receives the exact per-row
   NeuralEF direction  g_j - (psi_j^T g_j) psi_j  with  g_j = M psi_j - sum_{i<j} (R_ij / R_ii) M psi_i,
   i.e. g_j projected on the tangent space of the normalization (psi_j^T g_j = R_jj - sum_{i<j}
   R_ij^2 / R_ii, the column's own objective). Subtracting R_jj psi_j instead, as an Oja rule
   would, makes the collapsed state (every column equal to the first) a stable fixed point.
-- ``bank``: as ``running``, but the global statistics come from a memory bank holding the
+- ``bank`` (default): as ``running``, but the statistics come from a memory bank H holding the
   latest output of every node (updated with each batch's seeds), recomputed over the whole
-  graph every ``bank_every`` steps: R = H^T K H / n has no sampling noise, which the small
-  eigengaps of real graphs require. Costs n x k floats and one sparse product per refresh.
+  graph every ``bank_every`` steps: R = H^T M H / n, and the seeds' M psi are rows of M H, a
+  product over all their neighbors with the neighbors' latest outputs. Neither has sampling
+  noise, which the small eigengaps of real graphs require, and M may be a power of the
+  operator on minibatches too. Costs n x k floats and ``power`` whole-graph sparse products
+  per refresh.
 """
 from __future__ import annotations
 
@@ -84,8 +87,8 @@ class NeuralEF(nn.Module):
             self.register_buffer("bank_step", torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
-    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store the seeds' outputs; (column norms, R) of the bank, recomputed every bank_every steps."""
+    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Store the seeds' outputs; (column norms, R, M H) of the bank H, recomputed every bank_every steps."""
         b = batch.num_seeds
         ids, rows = batch.n_id[:b], psi[:b]
         if self.gather is not None:  # every rank's bank receives the seeds of all ranks
@@ -98,8 +101,9 @@ class NeuralEF(nn.Module):
             h = self.bank
             norm = h[filled].pow(2).mean(0).add(1e-12).sqrt()
             hn = h / norm
-            r = hn.T @ self._whole_graph_operator(hn) / max(int(filled.sum()), 1)
-            self._bank_cache = (norm, (r + r.T) / 2)
+            m_h = self._whole_graph_operator(hn)
+            r = hn.T @ m_h / max(int(filled.sum()), 1)
+            self._bank_cache = (norm, (r + r.T) / 2, m_h)
         return self._bank_cache
 
     def _whole_graph_operator(self, h: torch.Tensor) -> torch.Tensor:
@@ -113,7 +117,7 @@ class NeuralEF(nn.Module):
     def apply_operator(self, batch: Batch, v: torch.Tensor) -> torch.Tensor:
         """M v on the batch rows: K (one hop, reweighted) or ((I + K) / 2)^p on a full graph."""
         if self.power > 1 and batch.num_seeds != batch.num_nodes:
-            raise ConfigError("operator power > 1 needs full-graph batches (batch size 0)")
+            raise ConfigError("operator power > 1 needs the bank estimator or full-graph batches (batch size 0)")
         out = v
         for _ in range(self.power):
             kv = batch.kernel @ out
@@ -131,7 +135,7 @@ class NeuralEF(nn.Module):
         n = self._global(psi.new_tensor(float(b)))  # seeds in the batch (of all ranks)
         bank_r = None
         if self.estimator == "bank" and self.training:
-            norm, bank_r = self._bank_statistics(batch, psi.detach())
+            norm, bank_r, bank_m_h = self._bank_statistics(batch, psi.detach())
         else:
             with torch.no_grad():
                 norm = (self._global(psi[:b].pow(2).sum(0)) / n).add(1e-12).sqrt()
@@ -140,14 +144,13 @@ class NeuralEF(nn.Module):
         psi_n = psi / norm
         with torch.no_grad():
             seeds = psi_n[:b].detach()
-            m_psi = self.apply_operator(batch, psi_n.detach())[:b]
-            r_batch = self._global(seeds.T @ m_psi + m_psi.T @ seeds) / (2 * n)
-            if bank_r is not None:
-                r = bank_r
-            elif not bool(self.initialized):
-                r = r_batch
+            if bank_r is not None:  # M psi over all neighbors, from the bank: no sampling noise
+                m_psi, r = bank_m_h[batch.n_id[:b]], bank_r
             else:
-                r = self.momentum * self.running_r + (1 - self.momentum) * r_batch
+                m_psi = self.apply_operator(batch, psi_n.detach())[:b]
+                r_batch = self._global(seeds.T @ m_psi + m_psi.T @ seeds) / (2 * n)
+                r = r_batch if not bool(self.initialized) else (
+                    self.momentum * self.running_r + (1 - self.momentum) * r_batch)
             coef = self._coefficients(r)
             radial = r.diagonal() - (r * coef).sum(0)  # psi_j^T g_j (r symmetric)
             direction = m_psi - m_psi @ coef - seeds * radial
