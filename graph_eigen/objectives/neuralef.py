@@ -77,10 +77,12 @@ class NeuralEF(nn.Module):
             return
         from ..operators import normalized_adjacency
 
-        k = normalized_adjacency(graph).tocoo()
-        self._kernel = torch.sparse_coo_tensor(
-            torch.from_numpy(np.vstack([k.row, k.col])).long(), torch.from_numpy(k.data).float(),
-            k.shape).coalesce().to_sparse_csr()
+        k = normalized_adjacency(graph)  # CSR, rows sorted: straight to torch, no COO copy
+        k.sort_indices()
+        self._kernel = torch.sparse_csr_tensor(
+            torch.from_numpy(k.indptr.astype(np.int64)), torch.from_numpy(k.indices.astype(np.int64)),
+            torch.from_numpy(k.data.astype(np.float32)), k.shape)
+        del k
         if "bank" not in self._buffers or self.bank.shape[0] != graph.num_nodes:
             self.register_buffer("bank", torch.zeros(graph.num_nodes, self.running_norm.numel()))
             self.register_buffer("bank_filled", torch.zeros(graph.num_nodes, dtype=torch.bool))
