@@ -2,7 +2,7 @@
 
 Arguments are key=value pairs (defaults in brackets): ds [CS], k [9], enc [table], bs [0 = full
 graph], fan [-1], lr [0.05], steps [1500], every [100], est [running: batch | running | bank],
-opt [adam; sgd], mom [0.9], power [1], variant [ordered], bank_every [1], hidden, layers.
+opt [adam; sgd], mom [0.9], power [1], variant [ordered], bank_every [1000], hidden, layers.
 The README's NeuralEF table came from:
 
     python benchmarks/neuralef_estimators.py steps=1500 bs=0 est=batch            # full graph
@@ -43,7 +43,7 @@ sampler = BatchSampler(graph, bs, fan, seed=0, with_features=enc != "table")
 encoder = build_encoder(enc, graph, k, EncoderConfig(enc, int(args.get("hidden", 256)), int(args.get("layers", 2))))
 objective = NeuralEF(k, variant=args.get("variant", "ordered"), power=int(args.get("power", 1)),
                      estimator=args.get("est", "running"), momentum=float(args.get("mom", 0.9)),
-                     bank_every=int(args.get("bank_every", 1)))
+                     bank_every=int(args.get("bank_every", 1000)))
 objective.setup(graph, sampler)
 if args.get("opt") == "sgd":
     opt = torch.optim.SGD(encoder.parameters(), lr=lr)

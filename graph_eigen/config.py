@@ -36,7 +36,7 @@ class TrainConfig:
     stop_grad: bool = True
     power: int = 1
     estimator: str = "bank"  # bank | running | batch (see objectives/neuralef.py)
-    bank_every: int = 1
+    bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"

@@ -7,6 +7,7 @@ from graph_eigen.data.knn import knn_graph
 from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.objectives.neuralef import NeuralEF
+from graph_eigen.operators import normalized_adjacency
 from graph_eigen.sampling import BatchSampler
 
 K = 4
@@ -62,3 +63,25 @@ def test_full_graph_sgd_recovers_the_eigenvectors(graph):
         opt.step()
     exact = exact_eigenpairs(graph, K).vectors
     assert subspace_distance(psi.detach().numpy(), exact) < 0.05
+
+
+def test_bank_sums_are_updated_exactly_between_recomputations(graph):
+    # minibatches with sampled neighbors: after each step the incrementally updated statistics
+    # equal those recomputed from the bank from scratch
+    sampler = BatchSampler(graph, 32, [3], seed=0, with_features=False)
+    objective = NeuralEF(K, estimator="bank", bank_every=1000)
+    objective.setup(graph, sampler)
+    gen = torch.Generator().manual_seed(2)
+    for _ in range(3):
+        for batch in sampler.epoch():
+            psi = torch.randn(batch.num_nodes, K, generator=gen)
+            norm, r, m_psi = objective._bank_statistics(batch, psi)
+            h = objective.bank
+            filled = objective.bank_filled
+            exact_norm = h[filled].pow(2).mean(0).sqrt()
+            hn = h / exact_norm
+            exact_r = hn.T @ torch.from_numpy(normalized_adjacency(graph) @ hn.double().numpy()).float() / filled.sum()
+            assert torch.allclose(norm, exact_norm, rtol=1e-5)
+            assert torch.allclose(r, exact_r, atol=1e-5)
+            exact_m = torch.from_numpy(normalized_adjacency(graph) @ hn.double().numpy()).float()
+            assert torch.allclose(m_psi, exact_m[batch.n_id[:batch.num_seeds]], atol=1e-5)

@@ -19,12 +19,14 @@ Three estimators of the gradient on a batch:
   R_ij^2 / R_ii, the column's own objective). Subtracting R_jj psi_j instead, as an Oja rule
   would, makes the collapsed state (every column equal to the first) a stable fixed point.
 - ``bank`` (default): as ``running``, but the statistics come from a memory bank H holding the
-  latest output of every node (updated with each batch's seeds), recomputed over the whole
-  graph every ``bank_every`` steps: R = H^T M H / n, and the seeds' M psi are rows of M H, a
-  product over all their neighbors with the neighbors' latest outputs. Neither has sampling
-  noise, which the small eigengaps of real graphs require, and M may be a power of the
-  operator on minibatches too. Costs n x k floats and ``power`` whole-graph sparse products
-  per refresh.
+  latest output of every node (updated with each batch's seeds): R = H^T M H / n and the column
+  norms over the whole graph, and the seeds' M psi as rows of M H, a product over all their
+  neighbors with the neighbors' latest outputs. None of it has sampling noise, which the small
+  eigengaps of real graphs require. With M = K the sums are updated exactly for the rows that
+  changed (cost: the seeds' rows of K, as for a batch with all neighbors) and recomputed from
+  scratch every ``bank_every`` steps against rounding drift; with a power of K they are
+  recomputed every step (``power`` whole-graph products). Holding R fixed between
+  recomputations instead (refreshing it every epoch) made the columns collapse.
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ class NeuralEF(nn.Module):
 
     def __init__(self, dim: int, variant: str = "ordered", alpha: float = 0.3, stop_grad: bool = True,
                  momentum: float = 0.9, power: int = 1, estimator: str = "bank",
-                 bank_every: int = 1) -> None:
+                 bank_every: int = 1000) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
             raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose bank, running or batch")
@@ -57,7 +59,7 @@ class NeuralEF(nn.Module):
         self.variant, self.alpha, self.stop_grad = variant, alpha, stop_grad or variant == "ordered"
         self.momentum, self.power, self.estimator = momentum, power, estimator
         self.bank_every = max(int(bank_every), 1)
-        self._kernel = None  # whole-graph K (bank estimator)
+        self._kernel = None  # whole-graph K, scipy CSR (bank estimator)
         # distributed training (graph_eigen.distributed): ``reduce`` sums a seed statistic over
         # the ranks, ``gather`` concatenates a per-seed tensor; None in one process
         self.reduce = None
@@ -77,44 +79,68 @@ class NeuralEF(nn.Module):
             return
         from ..operators import normalized_adjacency
 
-        k = normalized_adjacency(graph)  # CSR, rows sorted: straight to torch, no COO copy
-        k.sort_indices()
-        self._kernel = torch.sparse_csr_tensor(
-            torch.from_numpy(k.indptr.astype(np.int64)), torch.from_numpy(k.indices.astype(np.int64)),
-            torch.from_numpy(k.data.astype(np.float32)), k.shape)
-        del k
+        self._kernel = normalized_adjacency(graph).astype(np.float32)  # scipy CSR: row slices
+        k = self.running_norm.numel()
         if "bank" not in self._buffers or self.bank.shape[0] != graph.num_nodes:
-            self.register_buffer("bank", torch.zeros(graph.num_nodes, self.running_norm.numel()))
+            self.register_buffer("bank", torch.zeros(graph.num_nodes, k))
             self.register_buffer("bank_filled", torch.zeros(graph.num_nodes, dtype=torch.bool))
             self.register_buffer("bank_step", torch.zeros((), dtype=torch.long))
+            # exact running sums over the bank H: H^T M H, column sums of squares, filled rows
+            self.register_buffer("bank_hmh", torch.zeros(k, k, dtype=torch.float64))
+            self.register_buffer("bank_sumsq", torch.zeros(k, dtype=torch.float64))
+            self.register_buffer("bank_count", torch.zeros((), dtype=torch.long))
 
-    @torch.no_grad()
-    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Store the seeds' outputs; (column norms, R, M H) of the bank H, recomputed every bank_every steps."""
-        b = batch.num_seeds
-        ids, rows = batch.n_id[:b], psi[:b]
-        if self.gather is not None:  # every rank's bank receives the seeds of all ranks
-            ids, rows = self.gather(ids), self.gather(rows)
-        self.bank[ids] = rows
-        self.bank_filled[ids] = True
-        self.bank_step += 1
-        if int(self.bank_step) == 1 or int(self.bank_step) % self.bank_every == 0 or not bool(self.initialized):
-            filled = self.bank_filled  # in the first epoch, rows not seen yet are zero
-            h = self.bank
-            norm = h[filled].pow(2).mean(0).add(1e-12).sqrt()
-            hn = h / norm
-            m_h = self._whole_graph_operator(hn)
-            r = hn.T @ m_h / max(int(filled.sum()), 1)
-            self._bank_cache = (norm, (r + r.T) / 2, m_h)
-        return self._bank_cache
+    def _kernel_rows(self, ids: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """(K h)[ids]: the rows of the whole-graph kernel at ``ids`` times ``h``."""
+        return torch.from_numpy(self._kernel[ids.numpy()] @ h.numpy())
 
     def _whole_graph_operator(self, h: torch.Tensor) -> torch.Tensor:
         """M h with the whole-graph kernel: K h, or ((I + K) / 2)^p h."""
         out = h
         for _ in range(self.power):
-            kh = self._kernel @ out
+            kh = torch.from_numpy(self._kernel @ out.numpy())
             out = kh if self.power == 1 else (out + kh) / 2
         return out
+
+    @torch.no_grad()
+    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Store the seeds' outputs in the bank H; (column norms, R, the seeds' rows of M H / norms).
+
+        With M = K the sums H^T K H and |H_j|^2 are updated exactly for the rows that changed
+        (cost: the seeds' rows of K), and recomputed from scratch every ``bank_every`` steps
+        against rounding drift. With a power of K they are recomputed every step.
+        """
+        b = batch.num_seeds
+        local = batch.n_id[:b]
+        ids, rows = local, psi[:b].float()
+        if self.gather is not None:  # every rank's bank receives the seeds of all ranks
+            ids, rows = self.gather(ids), self.gather(rows)
+        self.bank_step += 1
+        full = self.power > 1 or int(self.bank_count) == 0 or int(self.bank_step) % self.bank_every == 0
+        if not full:  # H' = H + E with E on the rows ids: H'^T K H' = H^T K H + E^T K H + H^T K E + E^T K E
+            old = self.bank[ids]
+            delta = (rows - old).double()
+            k_old = self._kernel_rows(ids, self.bank).double()  # (K H)[ids]
+            k_ss = self._kernel[ids.numpy()][:, ids.numpy()]
+            cross = delta.T @ k_old
+            self.bank_hmh += cross + cross.T + delta.T @ torch.from_numpy(k_ss @ delta.numpy())
+            self.bank_sumsq += rows.double().pow(2).sum(0) - old.double().pow(2).sum(0)
+            self.bank_count += int((~self.bank_filled[ids]).sum())
+        self.bank[ids] = rows
+        self.bank_filled[ids] = True
+        m_rows = None
+        if full:
+            m_h = self._whole_graph_operator(self.bank)
+            self.bank_hmh.copy_((self.bank.double().T @ m_h.double()))
+            self.bank_sumsq.copy_(self.bank.double().pow(2).sum(0))
+            self.bank_count.fill_(int(self.bank_filled.sum()))
+            m_rows = m_h[local]
+        count = max(int(self.bank_count), 1)
+        norm = (self.bank_sumsq / count).add(1e-12).sqrt()
+        r = (self.bank_hmh / (norm[:, None] * norm[None, :]) / count)
+        if m_rows is None:
+            m_rows = self._kernel_rows(local, self.bank)
+        return norm.float(), ((r + r.T) / 2).float(), m_rows / norm.float()
 
     def apply_operator(self, batch: Batch, v: torch.Tensor) -> torch.Tensor:
         """M v on the batch rows: K (one hop, reweighted) or ((I + K) / 2)^p on a full graph."""
@@ -137,7 +163,7 @@ class NeuralEF(nn.Module):
         n = self._global(psi.new_tensor(float(b)))  # seeds in the batch (of all ranks)
         bank_r = None
         if self.estimator == "bank" and self.training:
-            norm, bank_r, bank_m_h = self._bank_statistics(batch, psi.detach())
+            norm, bank_r, bank_m_psi = self._bank_statistics(batch, psi.detach())
         else:
             with torch.no_grad():
                 norm = (self._global(psi[:b].pow(2).sum(0)) / n).add(1e-12).sqrt()
@@ -147,7 +173,7 @@ class NeuralEF(nn.Module):
         with torch.no_grad():
             seeds = psi_n[:b].detach()
             if bank_r is not None:  # M psi over all neighbors, from the bank: no sampling noise
-                m_psi, r = bank_m_h[batch.n_id[:b]], bank_r
+                m_psi, r = bank_m_psi, bank_r
             else:
                 m_psi = self.apply_operator(batch, psi_n.detach())[:b]
                 r_batch = self._global(seeds.T @ m_psi + m_psi.T @ seeds) / (2 * n)
