@@ -46,6 +46,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)
     p.add_argument("--train-nodes", default=None, help=".npy of node ids: train on their induced subgraph")
+    p.add_argument("--seed-nodes", default=None,
+                   help=".npy of node ids: draw seeds only from them, on the whole graph's operator "
+                        "(the other nodes serve as neighbors; embed them afterwards)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--no-progress", action="store_true")

@@ -44,6 +44,7 @@ class TrainConfig:
     ransac: bool = False
     refresh_every: int = 0
     train_nodes: Optional[str] = None  # npy file of node ids to train on (induced subgraph)
+    seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
 
     def validate(self) -> "TrainConfig":
         if self.dim <= 0:
@@ -59,6 +60,9 @@ class TrainConfig:
             raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
+        if self.seed_nodes and self.objective == "neuralef" and self.estimator == "bank":
+            raise ConfigError("--seed-nodes with the NeuralEF bank estimator: the bank would never hold "
+                              "the other nodes' outputs; use --estimator running or --objective basis")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -99,6 +100,23 @@ def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = Fa
     return opt, sched
 
 
+def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[torch.Tensor]:
+    """Node ids from a .npy file (None without a path), checked against the graph's size."""
+    if not path:
+        return None
+    try:
+        ids = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {option} '{path}': {exc}") from exc
+    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ConfigError(f"{option} '{path}' must hold a non-empty 1-D array of integer node ids, "
+                          f"got shape {ids.shape} of {ids.dtype}")
+    if ids.min() < 0 or ids.max() >= num_nodes:
+        raise ConfigError(f"{option} '{path}' has node ids outside [0, {num_nodes}): "
+                          f"min {ids.min()}, max {ids.max()}")
+    return torch.from_numpy(np.unique(ids)).long()
+
+
 def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
           overwrite: bool = False, progress: bool = True, stop_after: Optional[int] = None,
           dist: Optional[DistContext] = None) -> Model:
@@ -122,6 +140,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     model = build_model(cfg, graph)
     graph = model.encoder.prepare(graph)  # features projected once when --input-dim is set
     sampler = dist.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
+                                seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
                                 anchors=model.objective.anchor_nodes(graph),
                                 with_features=model.encoder.reads_features)
     dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
