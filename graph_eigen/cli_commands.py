@@ -86,18 +86,13 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def _load_graph(dataset, root, train_nodes=None):
-    import numpy as np
-
+    """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
     from .data import load_dataset
-    from .errors import ConfigError
+    from .train import load_node_ids
 
     graph = load_dataset(dataset, root)
     if train_nodes:
-        try:
-            nodes = np.load(train_nodes)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read --train-nodes '{train_nodes}': {exc}") from exc
-        graph = graph.subgraph(nodes)
+        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "--train-nodes").numpy())
     return graph
 
 

@@ -35,18 +35,9 @@ def add_parsers(sub, add_dataset_args) -> None:
 
 
 def _load_graph(dataset: str, root: Optional[str], train_nodes: Optional[str] = None):
-    import numpy as np
+    from .cli_commands import _load_graph as load_graph
 
-    from .data import load_dataset
-
-    graph = load_dataset(dataset, root)
-    if train_nodes:
-        try:
-            nodes = np.load(train_nodes)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the run's train_nodes '{train_nodes}': {exc}") from exc
-        graph = graph.subgraph(nodes)
-    return graph
+    return load_graph(dataset, root, train_nodes)
 
 
 def _resolve_target(args: argparse.Namespace):

@@ -114,7 +114,9 @@ def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[
     if ids.min() < 0 or ids.max() >= num_nodes:
         raise ConfigError(f"{option} '{path}' has node ids outside [0, {num_nodes}): "
                           f"min {ids.min()}, max {ids.max()}")
-    return torch.from_numpy(np.unique(ids)).long()
+    if np.unique(ids).size != ids.size:
+        raise ConfigError(f"{option} '{path}' lists some node ids more than once")
+    return torch.from_numpy(ids.astype(np.int64))
 
 
 def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
