@@ -131,8 +131,8 @@ class NeuralEF(nn.Module):
         m_rows = None
         if full:
             m_h = self._whole_graph_operator(self.bank)
-            self.bank_hmh.copy_((self.bank.double().T @ m_h.double()))
-            self.bank_sumsq.copy_(self.bank.double().pow(2).sum(0))
+            self.bank_hmh.copy_(self.bank.T @ m_h)  # k x k: no n x k double copies
+            self.bank_sumsq.copy_((self.bank * self.bank).sum(0, dtype=torch.float64))
             self.bank_count.fill_(int(self.bank_filled.sum()))
             m_rows = m_h[local]
         count = max(int(self.bank_count), 1)
