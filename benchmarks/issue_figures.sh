@@ -28,10 +28,26 @@ for op in sampled global; do
      --batches 3 --operator $op --json $RES/consistency_cs_$op.json
 done
 
-log "CS: NeuralEF (bank) with sage, K=9"
-ge train --dataset CS --root "$DATA" --objective neuralef --encoder sage --input-dim 128 --dim 9 --epochs 20 \
-   --batch-size 1024 --fanouts 10,5 --lr 0.01 --out $OUT/cs_neuralef_sage --overwrite --no-progress \
-   && ge eval $OUT/cs_neuralef_sage
+log "CS: NeuralEF (bank) with sage and mlp, K=9, operator K or ((I+K)/2)^p (README's NeuralEF/GNN table)"
+for spec in "sage 1 40" "sage 8 40" "sage 8 100" "sage 64 100" "sage 256 100" "mlp 1 40"; do
+  set -- $spec
+  ge train --dataset CS --root "$DATA" --objective neuralef --encoder $1 --input-dim 128 --dim 9 --epochs $3 \
+     --batch-size 1024 --fanouts 10,5 --lr 0.01 --power $2 --out $OUT/cs_neuralef_$1_p$2_e$3 --overwrite \
+     --no-progress && ge eval $OUT/cs_neuralef_$1_p$2_e$3
+done
+ge train --dataset CS --root "$DATA" --objective neuralef --encoder sage --input-dim 128 --dim 9 --epochs 100 \
+   --batch-size 1024 --fanouts 10,5 --lr 0.01 --power 64 --norm layer_norm --out $OUT/cs_neuralef_sage_p64_ln \
+   --overwrite --no-progress && ge eval $OUT/cs_neuralef_sage_p64_ln
+
+log "CS: probe at K = 256 (BASiS + sage defaults; exact eigenmap), with features, label ratios"
+ge train --dataset CS --root "$DATA" --dim 256 --out $OUT/cs_basis_sage256 --overwrite --no-progress
+ge exact --dataset CS --root "$DATA" --dim 256 --out $OUT/cs_exact256.npy
+for target in $OUT/cs_basis_sage256 $OUT/cs_exact256.npy; do
+  for ratio in 0.01 0.1 1.0; do
+    ge probe $target --dataset CS --root "$DATA" --split random --seeds 5 --label-ratio $ratio
+    ge probe $target --dataset CS --root "$DATA" --split random --seeds 5 --label-ratio $ratio --concat-features
+  done
+done
 
 log "CS: out-of-sample: train BASiS sage on a random half, embed the full graph, d_G on the unseen half"
 python - <<'PY'
@@ -47,3 +63,10 @@ ge train --dataset CS --root "$DATA" --objective basis --encoder sage --input-di
    && ge embed $OUT/cs_half_basis_sage --dataset CS --root "$DATA" --out $OUT/cs_half_full_embedding.npy
 ge eval $OUT/cs_half_basis_sage --dataset CS --root "$DATA" --embedding $OUT/cs_half_full_embedding.npy \
    --nodes $OUT/cs_half_unseen.npy
+
+log "CS: out-of-sample with the whole graph as operator: seeds from the half only (--seed-nodes)"
+ge train --dataset CS --root "$DATA" --objective basis --encoder sage --input-dim 128 --dim 9 --epochs 40 \
+   --batch-size 1024 --fanouts 10,5 --lr 0.01 --seed-nodes $OUT/cs_half_train.npy \
+   --out $OUT/cs_seedhalf_basis_sage --overwrite --no-progress
+ge eval $OUT/cs_seedhalf_basis_sage --nodes $OUT/cs_half_unseen.npy
+ge eval $OUT/cs_seedhalf_basis_sage --nodes $OUT/cs_half_train.npy
