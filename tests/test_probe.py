@@ -179,10 +179,20 @@ def test_baselines(graph):
 
     cfg = TrainConfig(encoder="mlp", dim=8, hidden=16, layers=2)
     res = probe_baselines(graph, dim=8, run_config=cfg, seeds=1)
-    assert set(res) == {"raw_features", "random_encoder", "exact_eigenmap", "exact_eigenmap+features"}
+    assert set(res) == {"raw_features", "sgc", "random_encoder", "exact_eigenmap", "exact_eigenmap+features"}
     assert res["exact_eigenmap"]["input_dim"] == 8
     assert res["exact_eigenmap+features"]["input_dim"] == 8 + graph.num_features
     assert res["exact_eigenmap"]["accuracy_mean"] > 100 / C + 20  # homophilous graph
+
+
+def test_sgc_features_match_a_dense_computation(graph):
+    from graph_eigen.evaluate.baselines import sgc_features
+
+    a = graph.adjacency().toarray() + np.eye(graph.num_nodes)
+    d = 1 / np.sqrt(a.sum(1))
+    a_hat = d[:, None] * a * d[None, :]
+    expected = a_hat @ a_hat @ graph.x.double().numpy()
+    assert np.allclose(sgc_features(graph), expected, atol=1e-5)
 
 
 # ---------------------------------------------------------------------- plots

@@ -3,7 +3,9 @@
 - ``raw_features``: the node features alone;
 - ``random_encoder``: the run's architecture (``build_model`` with its config), never trained;
 - ``exact_eigenmap``: the exact first-``dim`` eigenvectors of L_sym;
-- ``exact_eigenmap+features``: those concatenated with the raw features.
+- ``exact_eigenmap+features``: those concatenated with the raw features;
+- ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, PyG's gcn_norm),
+  the guide's strongest reference on Photo.
 """
 from __future__ import annotations
 
@@ -32,6 +34,19 @@ def exact_eigenmap(graph: Graph, dim: int) -> np.ndarray:
     return exact_eigenpairs(graph, dim).vectors.astype(np.float32)
 
 
+def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
+    """A_hat^hops X with GCN normalization and self-loops (SGC's input to its linear classifier)."""
+    import torch
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    index, weight = gcn_norm(graph.edge_index, graph.edge_weight, graph.num_nodes, add_self_loops=True)
+    a_hat = torch.sparse_coo_tensor(index, weight, (graph.num_nodes, graph.num_nodes)).coalesce()
+    x = graph.x.float()
+    for _ in range(hops):
+        x = torch.sparse.mm(a_hat, x)
+    return x.numpy()
+
+
 def probe_baselines(graph: Graph, dim: int, run_config=None, **probe_kwargs) -> dict[str, dict]:
     """Probe results of every baseline that applies, by name (see the module docstring).
 
@@ -43,6 +58,7 @@ def probe_baselines(graph: Graph, dim: int, run_config=None, **probe_kwargs) -> 
     out: dict[str, dict] = {}
     if graph.x is not None:
         out["raw_features"] = linear_probe(graph.x.numpy(), graph, **probe_kwargs)
+        out["sgc"] = linear_probe(sgc_features(graph), graph, **probe_kwargs)
     else:
         log.info("no node features: skipping the raw-feature baselines")
     if run_config is not None:
