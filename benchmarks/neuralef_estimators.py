@@ -9,7 +9,7 @@ The README's NeuralEF table came from:
     python benchmarks/neuralef_estimators.py steps=3000 bs=2048 est=batch every=500
     python benchmarks/neuralef_estimators.py steps=3000 bs=2048 est=running every=500
     python benchmarks/neuralef_estimators.py steps=6000 bs=2048 est=running opt=sgd lr=250 every=2000
-    python benchmarks/neuralef_estimators.py steps=12000 bs=2048 est=bank every=2000
+    python benchmarks/neuralef_estimators.py steps=18000 bs=2048 est=bank every=2000
 
 Set GRAPH_EIGEN_DATA (or edit ROOT) to the shared datasets folder.
 """
