@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Optional
 
 from .cli import command
 from .config import TrainConfig
@@ -32,7 +33,8 @@ def add_parsers(sub, add_dataset_args) -> None:
     for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
                       ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
                       ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
-                      ("refresh-every", int), ("bank-every", int), ("input-dim", int)]:
+                      ("refresh-every", int), ("bank-every", int), ("input-dim", int),
+                      ("feature-knn", int), ("feature-knn-weight", float)]:
         p.add_argument(f"--{name}", type=typ, default=None, help=_HELP.get(name))
     p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
     p.add_argument("--norm", default=None, choices=["none", "batch_norm", "layer_norm"])
@@ -85,6 +87,17 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(cfg)
 
 
+def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None):
+    """The graph a run trains on; with ``dataset``, another graph given the same operator."""
+    graph = _load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
+                        None if dataset else cfg.train_nodes)
+    if cfg.feature_knn:
+        from .feature_graph import feature_knn_graph
+
+        graph = feature_knn_graph(graph, cfg.feature_knn, cfg.feature_knn_weight)
+    return graph
+
+
 def _load_graph(dataset, root, train_nodes=None):
     """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
     from .data import load_dataset
@@ -109,7 +122,7 @@ def _train(args: argparse.Namespace) -> int:
         from .distributed import train_command
 
         return train_command(args, cfg)
-    graph = _load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
+    graph = run_graph(cfg)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
     meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
@@ -124,8 +137,7 @@ def _embed(args: argparse.Namespace) -> int:
     from .train import load_model
 
     cfg = TrainConfig.load(args.run_dir)
-    graph = _load_graph(args.dataset or cfg.dataset, args.root if args.dataset else cfg.root,
-                        None if args.dataset else cfg.train_nodes)
+    graph = run_graph(cfg, args.dataset, args.root)
     model = load_model(args.run_dir, graph)
     out = args.out or str(Path(args.run_dir) / "embeddings.npy")
     print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
@@ -145,8 +157,7 @@ def _eval(args: argparse.Namespace) -> int:
     emb_path = Path(args.embedding) if args.embedding else run / "embeddings.npy"
     if not emb_path.is_file():
         raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
-    graph = _load_graph(args.dataset or cfg.dataset, args.root if args.dataset else cfg.root,
-                        None if args.dataset else cfg.train_nodes)
+    graph = run_graph(cfg, args.dataset, args.root)
     emb = np.load(emb_path)
     nodes = None
     if args.nodes:

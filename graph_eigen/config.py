@@ -45,6 +45,8 @@ class TrainConfig:
     refresh_every: int = 0
     train_nodes: Optional[str] = None  # npy file of node ids to train on (induced subgraph)
     seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
+    feature_knn: int = 0  # > 0: add a kNN graph of the node features to the operator (feature_graph.py)
+    feature_knn_weight: float = 1.0
 
     def validate(self) -> "TrainConfig":
         if self.dim <= 0:

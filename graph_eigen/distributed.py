@@ -427,7 +427,7 @@ def export_sharded(ctx: DistContext, model, graph: Graph, out, run_dir=None,
 # ---------------------------------------------------------------------------------------------
 def train_command(args, cfg) -> int:
     """``graph-eigen train ... --distributed`` on every rank: train, export, print (rank 0)."""
-    from .cli_commands import _load_graph
+    from .cli_commands import run_graph
     from .train import train
 
     if cfg.encoder == "table":
@@ -435,9 +435,9 @@ def train_command(args, cfg) -> int:
     ctx = init_distributed()
     try:
         # rank 0 loads first (a loader may write processed files to the cache), then the others
-        graph = ctx.on_writer(lambda: _load_graph(cfg.dataset, cfg.root, cfg.train_nodes))
+        graph = ctx.on_writer(lambda: run_graph(cfg))
         if not ctx.is_writer:
-            graph = _load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
+            graph = run_graph(cfg)
         model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                       progress=not args.no_progress, dist=ctx)
         emb_path = Path(args.out) / "embeddings.npy"
