@@ -70,3 +70,12 @@ ge train --dataset CS --root "$DATA" --objective basis --encoder sage --input-di
    --out $OUT/cs_seedhalf_basis_sage --overwrite --no-progress
 ge eval $OUT/cs_seedhalf_basis_sage --nodes $OUT/cs_half_unseen.npy
 ge eval $OUT/cs_seedhalf_basis_sage --nodes $OUT/cs_half_train.npy
+
+log "Photo and CS: the attributed operator (graph + feature kNN), learned (BASiS + sage defaults) and probed"
+for spec in "Photo 10 1.0" "Photo 10 0.3" "Photo 20 1.0" "CS 10 1.0"; do
+  set -- $spec
+  ge train --dataset $1 --root "$DATA" --feature-knn $2 --feature-knn-weight $3 --out $OUT/$1_fknn$2_w$3 \
+     --overwrite --no-progress
+  ge probe $OUT/$1_fknn$2_w$3 --dataset $1 --root "$DATA" --split random --seeds 5
+  ge probe $OUT/$1_fknn$2_w$3 --dataset $1 --root "$DATA" --split random --seeds 5 --concat-features
+done
