@@ -79,3 +79,9 @@ for spec in "Photo 10 1.0" "Photo 10 0.3" "Photo 20 1.0" "CS 10 1.0"; do
   ge probe $OUT/$1_fknn$2_w$3 --dataset $1 --root "$DATA" --split random --seeds 5
   ge probe $OUT/$1_fknn$2_w$3 --dataset $1 --root "$DATA" --split random --seeds 5 --concat-features
 done
+for spec in "Photo 10 0.3" "Photo 10 1.0" "Photo 10 3.0" "Photo 20 1.0" "CS 10 1.0"; do
+  set -- $spec
+  ge exact --dataset $1 --root "$DATA" --dim 64 --feature-knn $2 --feature-knn-weight $3 --out $OUT/$1_exact_fknn$2_w$3.npy
+  ge probe $OUT/$1_exact_fknn$2_w$3.npy --dataset $1 --root "$DATA" --split random --seeds 5
+  ge probe $OUT/$1_exact_fknn$2_w$3.npy --dataset $1 --root "$DATA" --split random --seeds 5 --concat-features
+done

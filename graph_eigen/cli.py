@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .npy (n x K float32)")
     p.add_argument("--method", default="auto", choices=["auto", "dense", "eigsh", "lobpcg"])
     p.add_argument("--laplacian", default="sym", choices=["sym", "rw", "unnormalized"])
+    p.add_argument("--feature-knn", type=int, default=0,
+                   help="add a kNN graph of the node features to the operator (as train --feature-knn)")
+    p.add_argument("--feature-knn-weight", type=float, default=1.0)
 
     import importlib
 
@@ -74,6 +77,10 @@ def _exact(args: argparse.Namespace) -> int:
     from .io import save_json, save_npy
 
     graph = load_dataset(args.dataset, args.root)
+    if args.feature_knn:
+        from .feature_graph import feature_knn_graph
+
+        graph = feature_knn_graph(graph, args.feature_knn, args.feature_knn_weight)
     start = time.perf_counter()
     pairs = exact_eigenpairs(graph, args.dim, laplacian_kind=args.laplacian, method=args.method)
     seconds = time.perf_counter() - start

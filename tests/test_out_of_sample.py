@@ -90,6 +90,9 @@ def test_feature_knn_operator(tmp_path, capsys):
     emb = np.load(run / "embeddings.npy")
     # eval compared with the eigenvectors of the augmented operator, not of the plain graph
     assert abs(report["d_G"] - subspace_distance(emb, exact_eigenpairs(aug, 3).vectors)) < 1e-6
+    assert main(["exact", "--dataset", SBM, "--dim", "3", "--feature-knn", "5", "--feature-knn-weight", "0.5",
+                 "--out", str(tmp_path / "exact.npy")]) == 0
+    assert subspace_distance(np.load(tmp_path / "exact.npy"), exact_eigenpairs(aug, 3).vectors) < 1e-6
     assert main(["train", "--dataset", "sbm:n=50,classes=2,features=0,seed=0", "--encoder", "table", "--dim", "2",
                  "--feature-knn", "3", "--out", str(tmp_path / "nofeat"), "--no-progress"]) == 2
     assert "needs node features" in capsys.readouterr().err
