@@ -117,18 +117,21 @@ class NeuralEF(nn.Module):
             ids, rows = self.gather(ids), self.gather(rows)
         self.bank_step += 1
         full = self.power > 1 or int(self.bank_count) == 0 or int(self.bank_step) % self.bank_every == 0
+        m_rows = None
         if not full:  # H' = H + E with E on the rows ids: H'^T K H' = H^T K H + E^T K H + H^T K E + E^T K E
             old = self.bank[ids]
             delta = (rows - old).double()
-            k_old = self._kernel_rows(ids, self.bank).double()  # (K H)[ids]
-            k_ss = self._kernel[ids.numpy()][:, ids.numpy()]
+            k_rows = self._kernel[ids.numpy()]  # the seeds' rows of K, sliced once
+            k_old = torch.from_numpy(k_rows @ self.bank.numpy()).double()  # (K H)[ids]
+            k_delta = torch.from_numpy(k_rows[:, ids.numpy()] @ delta.numpy())  # (K E)[ids]
             cross = delta.T @ k_old
-            self.bank_hmh += cross + cross.T + delta.T @ torch.from_numpy(k_ss @ delta.numpy())
+            self.bank_hmh += cross + cross.T + delta.T @ k_delta
             self.bank_sumsq += rows.double().pow(2).sum(0) - old.double().pow(2).sum(0)
             self.bank_count += int((~self.bank_filled[ids]).sum())
+            if ids is local:  # one process: (K H')[seeds] = (K H)[ids] + (K E)[ids], no second product
+                m_rows = (k_old + k_delta).float()
         self.bank[ids] = rows
         self.bank_filled[ids] = True
-        m_rows = None
         if full:
             m_h = self._whole_graph_operator(self.bank)
             self.bank_hmh.copy_(self.bank.T @ m_h)  # k x k: no n x k double copies
