@@ -182,25 +182,34 @@ def _clock() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
+def timed_step(batch, forward, loss_of, opt) -> dict:
+    """Forward, loss, backward and optimizer step on ``batch``; the seconds of each phase."""
+    t0 = time.perf_counter()
+    out = forward(batch)
+    t1 = time.perf_counter()
+    loss = loss_of(batch, out)
+    t2 = time.perf_counter()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    t3 = time.perf_counter()
+    opt.step()
+    t4 = time.perf_counter()
+    return {"forward": t1 - t0, "loss": t2 - t1, "backward": t3 - t2, "optimizer": t4 - t3}
+
+
 def spectral_step(encoder, objective, opt):
     """One training step as in graph_eigen.train.train (without metrics file and checkpoints)."""
+
+    def loss_of(batch, psi):
+        loss, _ = objective.loss(batch, psi)
+        if not torch.isfinite(loss):
+            raise RuntimeError("non-finite loss")
+        return loss
 
     def step(batch) -> dict:
         encoder.train()
         objective.train()
-        t0 = time.perf_counter()
-        psi = encoder(batch)
-        t1 = time.perf_counter()
-        loss, _ = objective.loss(batch, psi)
-        if not torch.isfinite(loss):
-            raise RuntimeError("non-finite loss")
-        t2 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        t3 = time.perf_counter()
-        opt.step()
-        t4 = time.perf_counter()
-        return {"forward": t1 - t0, "loss": t2 - t1, "backward": t3 - t2, "optimizer": t4 - t3}
+        return timed_step(batch, encoder, loss_of, opt)
 
     return step
 
@@ -208,20 +217,13 @@ def spectral_step(encoder, objective, opt):
 def supervised_step(net, labels, opt):
     """Plain supervised GraphSAGE: cross-entropy on the seeds' labels."""
 
+    def loss_of(batch, out):
+        b = batch.num_seeds
+        return F.cross_entropy(out[:b], labels[batch.n_id[:b]])
+
     def step(batch) -> dict:
         net.train()
-        t0 = time.perf_counter()
-        out = net(batch.x, batch.edge_index)
-        t1 = time.perf_counter()
-        b = batch.num_seeds
-        loss = F.cross_entropy(out[:b], labels[batch.n_id[:b]])
-        t2 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        t3 = time.perf_counter()
-        opt.step()
-        t4 = time.perf_counter()
-        return {"forward": t1 - t0, "loss": t2 - t1, "backward": t3 - t2, "optimizer": t4 - t3}
+        return timed_step(batch, lambda bt: net(bt.x, bt.edge_index), loss_of, opt)
 
     return step
 
