@@ -19,7 +19,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
 import torch
 
 from graph_eigen.data import load_dataset

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Optional
 
 from .cli import command
+from .cli_commands import _load_graph
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -32,12 +32,6 @@ def add_parsers(sub, add_dataset_args) -> None:
     p = sub.add_parser("plot", help="write PNGs of a run (curves, spectrum, truncation, 2-D view)")
     p.add_argument("run_dir")
     add_dataset_args(p, required=False)
-
-
-def _load_graph(dataset: str, root: Optional[str], train_nodes: Optional[str] = None):
-    from .cli_commands import _load_graph as load_graph
-
-    return load_graph(dataset, root, train_nodes)
 
 
 def _resolve_target(args: argparse.Namespace):

@@ -78,7 +78,7 @@ def test_feature_knn_operator(tmp_path, capsys):
     assert abs(b - b.T).max() == 0 and b.diagonal().max() == 0
     assert ((b - a).toarray() >= 0).all() and (b.nnz > a.nnz)
     extra = (b - a).tocsr()
-    assert set(np.unique(np.round(extra.data, 6))) <= {0.5, 1.0}  # w per kNN edge (x2 if both ways)
+    assert set(np.unique(np.round(extra.data, 6))) <= {0.5, 1.0}  # w per kNN edge (symmetrized by sign)
     run = tmp_path / "run"
     assert main(["train", "--dataset", SBM, "--objective", "basis", "--encoder", "sage", "--dim", "3",
                  "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--fanouts", "3", "--anchors", "32",
