@@ -1,0 +1,51 @@
+"""Cost of the NeuralEF bank estimator's statistics on the products-like SBM (K = 64).
+
+Times and peak memory of: the set-up (kernel and bank), the first step (a whole-graph
+recomputation of H^T K H and the norms) and an incremental step (1,024 seeds). Usage:
+
+    python benchmarks/bank_update.py 1000000
+"""
+import resource
+import sys
+import time
+import types
+
+import torch
+
+from graph_eigen.data import load_dataset
+from graph_eigen.objectives.neuralef import NeuralEF
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def reset_peak() -> None:
+    with open("/proc/self/clear_refs", "w") as fh:  # Linux: reset the high-water mark
+        fh.write("5")
+
+
+def timed(label: str, fn) -> None:
+    reset_peak()
+    before, start = peak_gib(), time.perf_counter()
+    fn()
+    print(f"{label}: {time.perf_counter() - start:.3f} s, peak {peak_gib():.2f} GiB (before {before:.2f})")
+
+
+def main(n: int) -> None:
+    graph = load_dataset(f"sbm:preset=products,seed=0,n={n}")
+    objective = NeuralEF(64, estimator="bank")
+    timed("set-up", lambda: objective.setup(graph, None))
+    objective.bank.normal_()
+    objective.bank_filled.fill_(True)
+
+    def step():
+        batch = types.SimpleNamespace(num_seeds=1024, n_id=torch.randperm(n)[:1024])
+        objective._bank_statistics(batch, torch.randn(1024, 64))
+
+    timed("first step (whole-graph recomputation)", step)
+    timed("incremental step", step)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
