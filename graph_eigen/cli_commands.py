@@ -19,7 +19,8 @@ def _fanouts(text: str) -> list[int]:
 
 _HELP = {"batch-size": "seeds per step; 0 = full-graph mode (every node in one batch); negative is an error",
          "checkpoint-every": "steps between checkpoints (also at the end of every epoch)",
-         "epochs": "passes over the seed nodes; with --resume, the new total"}
+         "epochs": "passes over the seed nodes; with --resume, the new total",
+         "target-every": "targets estimator: steps between target refreshes (default: once per epoch)"}
 
 
 def add_parsers(sub, add_dataset_args) -> None:
@@ -33,7 +34,7 @@ def add_parsers(sub, add_dataset_args) -> None:
     for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
                       ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
                       ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
-                      ("refresh-every", int), ("bank-every", int), ("input-dim", int),
+                      ("refresh-every", int), ("bank-every", int), ("target-every", int), ("input-dim", int),
                       ("feature-knn", int), ("feature-knn-weight", float)]:
         p.add_argument(f"--{name}", type=typ, default=None, help=_HELP.get(name))
     p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
@@ -42,8 +43,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--schedule", default=None, choices=["constant", "cosine"])
     p.add_argument("--variant", default=None, choices=["ordered", "eigenmap"])
     p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
-    p.add_argument("--estimator", default=None, choices=["bank", "running", "batch"],
-                   help="NeuralEF gradient estimator (default bank)")
+    p.add_argument("--estimator", default=None, choices=["bank", "running", "batch", "targets"],
+                   help="NeuralEF estimator (default bank); targets: regression onto the NeuralEF step "
+                        "in function space, the one that trains GNN encoders (use with --power 256)")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)

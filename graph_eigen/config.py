@@ -34,9 +34,10 @@ class TrainConfig:
     variant: str = "ordered"
     alpha: float = 0.3
     stop_grad: bool = True
-    power: int = 1
-    estimator: str = "bank"  # bank | running | batch (see objectives/neuralef.py)
+    power: Optional[int] = None  # NeuralEF operator ((I + K) / 2)^p; None: 1, or 256 with --estimator targets
+    estimator: str = "bank"  # bank | running | batch | targets (see objectives/neuralef*.py)
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
+    target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"
@@ -62,17 +63,19 @@ class TrainConfig:
             raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
-        if self.seed_nodes and self.objective == "neuralef" and self.estimator == "bank":
-            raise ConfigError("--seed-nodes with the NeuralEF bank estimator: the bank would never hold "
-                              "the other nodes' outputs; use --estimator running or --objective basis")
+        if self.seed_nodes and self.objective == "neuralef" and self.estimator in ("bank", "targets"):
+            raise ConfigError(f"--seed-nodes with the NeuralEF {self.estimator} estimator: its bank would never "
+                              f"hold the other nodes' outputs; use --estimator running or --objective basis")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self
 
     def objective_params(self) -> dict:
         if self.objective == "neuralef":
-            return {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad, "power": self.power,
-                    "estimator": self.estimator, "bank_every": self.bank_every}
+            params = {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad,
+                      "estimator": self.estimator, "bank_every": self.bank_every,
+                      "target_every": self.target_every, "seed": self.seed}
+            return params if self.power is None else {**params, "power": self.power}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,
                 "refresh_every": self.refresh_every, "seed": self.seed}

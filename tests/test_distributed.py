@@ -42,6 +42,7 @@ GRAD_CASES = {
     "neuralef-running": {"estimator": "running"},
     "neuralef-batch": {"estimator": "batch"},
     "neuralef-bank": {"estimator": "bank"},
+    "neuralef-targets": {"estimator": "targets", "power": 4},
     "basis-global": {"objective": "basis", "anchors": 20},
 }
 

@@ -63,6 +63,9 @@ def test_bad_seed_nodes_are_refused(tmp_path, capsys):
     assert main(base + ["--objective", "neuralef", "--seed-nodes", str(tmp_path / "floats.npy"),
                         "--out", str(tmp_path / "bank")]) == 2
     assert "bank estimator" in capsys.readouterr().err
+    assert main(base + ["--objective", "neuralef", "--estimator", "targets", "--seed-nodes",
+                        str(tmp_path / "floats.npy"), "--out", str(tmp_path / "bank")]) == 2
+    assert "targets estimator" in capsys.readouterr().err
     assert not (tmp_path / "bank").exists() and not (tmp_path / "out_of_range").exists()
 
 

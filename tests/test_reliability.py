@@ -290,9 +290,11 @@ def test_sigkill_then_resume_matches_uninterrupted_run(options, tmp_path):
     assert np.array_equal(np.load(run / "embeddings.npy"), expected)
 
 
-@pytest.mark.parametrize("encoder, batch_size", [("table", 80), ("mlp", 80), ("sage", 80), ("mlp", 0)])
-def test_resume_in_process_is_bitwise_equal(encoder, batch_size, graph, tmp_path):
-    cfg = dict(encoder=encoder, batch_size=batch_size, epochs=2, checkpoint_every=2, dropout=0.1)
+@pytest.mark.parametrize("encoder, batch_size, estimator", [
+    ("table", 80, "bank"), ("mlp", 80, "bank"), ("sage", 80, "bank"), ("mlp", 0, "bank"), ("sage", 80, "targets")])
+def test_resume_in_process_is_bitwise_equal(encoder, batch_size, estimator, graph, tmp_path):
+    cfg = dict(encoder=encoder, batch_size=batch_size, epochs=2, checkpoint_every=2, dropout=0.1,
+               estimator=estimator, target_every=3)
     expected = embedding_of(small_config(**cfg), graph, tmp_path / "a")
     stop = 1 if batch_size == 0 else 5  # mid-epoch, after the checkpoint of step 4
     train(small_config(**cfg), graph, tmp_path / "b", progress=False, stop_after=stop)

@@ -9,8 +9,14 @@ OBJECTIVES = ("neuralef", "basis")
 
 def build_objective(name: str, dim: int, **params):
     """Make an objective by name; ``params`` are its own options."""
+    if name == "neuralef" and params.get("estimator") == "targets":
+        from .neuralef_targets import NeuralEFTargets
+
+        return NeuralEFTargets(dim, **{k: v for k, v in params.items() if k not in ("estimator", "bank_every")})
     if name == "neuralef":
         from .neuralef import NeuralEF
+
+        params = {k: v for k, v in params.items() if k not in ("target_every", "seed")}
 
         return NeuralEF(dim, **params)
     if name == "basis":

@@ -27,6 +27,9 @@ Three estimators of the gradient on a batch:
   scratch every ``bank_every`` steps against rounding drift; with a power of K they are
   recomputed every step (``power`` whole-graph products). Holding R fixed between
   recomputations instead (refreshing it every epoch) made the columns collapse.
+
+A fourth, ``targets``, takes the NeuralEF step in function space and regresses the encoder on
+it (neuralef_targets.py): the one that trains GNN encoders to the eigenvectors of sparse graphs.
 """
 from __future__ import annotations
 
@@ -49,7 +52,7 @@ class NeuralEF(nn.Module):
                  bank_every: int = 1000) -> None:
         super().__init__()
         if estimator not in ESTIMATORS:
-            raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose bank, running or batch")
+            raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose bank, running, batch or targets")
         if variant not in VARIANTS:
             raise ConfigError(f"unknown NeuralEF variant '{variant}'; choose ordered or eigenmap")
         if power < 1:
