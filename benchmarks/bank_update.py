@@ -1,9 +1,11 @@
-"""Cost of the NeuralEF bank estimator's statistics on the products-like SBM (K = 64).
+"""Cost of the NeuralEF bank estimators' statistics on the products-like SBM (K = 64).
 
-Times and peak memory of: the set-up (kernel and bank), the first step (a whole-graph
-recomputation of H^T K H and the norms) and an incremental step (1,024 seeds). Usage:
+Times and peak memory of, for the ``bank`` estimator: the set-up (kernel and bank), the first
+step (a whole-graph recomputation of H^T K H and the norms) and an incremental step (1,024
+seeds); for the ``targets`` estimator: one refresh of the targets with operator power P (P
+whole-graph products, then the QR factorization). Usage:
 
-    python benchmarks/bank_update.py 1000000
+    python benchmarks/bank_update.py 1000000 [P]
 """
 import resource
 import sys
@@ -14,6 +16,7 @@ import torch
 
 from graph_eigen.data import load_dataset
 from graph_eigen.objectives.neuralef import NeuralEF
+from graph_eigen.objectives.neuralef_targets import NeuralEFTargets
 
 
 def peak_gib() -> float:
@@ -32,7 +35,7 @@ def timed(label: str, fn) -> None:
     print(f"{label}: {time.perf_counter() - start:.3f} s, peak {peak_gib():.2f} GiB (before {before:.2f})")
 
 
-def main(n: int) -> None:
+def main(n: int, power: int) -> None:
     graph = load_dataset(f"sbm:preset=products,seed=0,n={n}")
     objective = NeuralEF(64, estimator="bank")
     timed("set-up", lambda: objective.setup(graph, None))
@@ -46,6 +49,11 @@ def main(n: int) -> None:
     timed("first step (whole-graph recomputation)", step)
     timed("incremental step", step)
 
+    del objective
+    targets = NeuralEFTargets(64, power=power)
+    targets.setup(graph, types.SimpleNamespace(steps_per_epoch=1))
+    timed(f"targets estimator: one refresh, power {power}", targets.refresh_targets)
+
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000, int(sys.argv[2]) if len(sys.argv) > 2 else 256)

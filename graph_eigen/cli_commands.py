@@ -46,6 +46,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--estimator", default=None, choices=["bank", "running", "batch", "targets"],
                    help="NeuralEF estimator (default bank); targets: regression onto the NeuralEF step "
                         "in function space, the one that trains GNN encoders (use with --power 256)")
+    p.add_argument("--target-source", default=None, choices=["bank", "inference"],
+                   help="targets estimator: the outputs the targets are computed from (default bank: the "
+                        "seeds' outputs of every step; inference: the whole graph's at every refresh)")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)

@@ -38,6 +38,7 @@ class TrainConfig:
     estimator: str = "bank"  # bank | running | batch | targets (see objectives/neuralef*.py)
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
+    target_source: str = "bank"  # targets estimator: bank (the seeds' outputs) | inference (every node's)
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"
@@ -63,9 +64,11 @@ class TrainConfig:
             raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
-        if self.seed_nodes and self.objective == "neuralef" and self.estimator in ("bank", "targets"):
+        banked = self.estimator == "bank" or (self.estimator == "targets" and self.target_source == "bank")
+        if self.seed_nodes and self.objective == "neuralef" and banked:
             raise ConfigError(f"--seed-nodes with the NeuralEF {self.estimator} estimator: its bank would never "
-                              f"hold the other nodes' outputs; use --estimator running or --objective basis")
+                              f"hold the other nodes' outputs; use --target-source inference with --estimator targets, "
+                              f"--estimator running, or --objective basis")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self
@@ -74,7 +77,7 @@ class TrainConfig:
         if self.objective == "neuralef":
             params = {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad,
                       "estimator": self.estimator, "bank_every": self.bank_every,
-                      "target_every": self.target_every, "seed": self.seed}
+                      "target_every": self.target_every, "source": self.target_source, "seed": self.seed}
             return params if self.power is None else {**params, "power": self.power}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,

@@ -146,6 +146,8 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
                                 anchors=model.objective.anchor_nodes(graph),
                                 with_features=model.encoder.reads_features)
     dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
+    if hasattr(model.objective, "embed_all"):  # NeuralEF targets from full-graph inference
+        model.objective.embed_all = lambda: model.encoder.embed_all(graph)
     steps_per_epoch = sampler.steps_per_epoch
     total = cfg.epochs * steps_per_epoch
     opt, sched = make_optimizer(cfg, model.encoder.parameters(), total,

@@ -85,17 +85,24 @@ def test_exact_regression_steps_converge_in_column_order(graph):
     assert np.allclose(np.abs((learned * exact).sum(0)), 1.0, atol=1e-3)
 
 
-def test_sage_learns_the_eigenvectors_on_minibatches(graph, tmp_path):
-    # the end-to-end claim on a small graph: a GNN on neighbor-sampled batches (measured: 0.071)
+@pytest.mark.parametrize("source", ["bank", "inference"])
+def test_sage_learns_the_eigenvectors_on_minibatches(graph, source, tmp_path):
+    # the end-to-end claim on a small graph: a GNN on neighbor-sampled batches
     cfg = TrainConfig(encoder="sage", dim=K, hidden=64, epochs=30, batch_size=50, fanouts=[5, 5],
-                      estimator="targets", power=64, lr=0.01, checkpoint_every=10_000)
-    emb = embed_graph(train(cfg, graph, tmp_path / "run", progress=False), graph)
+                      estimator="targets", power=64, target_source=source, lr=0.01, checkpoint_every=10_000)
+    model = train(cfg, graph, tmp_path / "run", progress=False)
+    emb = embed_graph(model, graph)
     assert subspace_distance(emb, exact_eigenpairs(graph, K).vectors) < 0.15
+    if source == "inference":  # a refresh reads the encoder's export of every node
+        model.objective.train()
+        model.objective.refresh_targets()
+        assert torch.equal(model.objective.bank, model.encoder.embed_all(graph))
 
 
 @pytest.mark.parametrize("overrides, message", [
     ({"variant": "eigenmap"}, "ordered variant only"),
     ({"target_every": -1}, "--target-every must be >= 0"),
+    ({"source": "cache"}, "unknown target source 'cache'"),
 ])
 def test_bad_options_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):

@@ -20,8 +20,15 @@ order of the objective is the column order of the factorization. Its fixed point
 ordered eigenvectors of M (those of K). The orthonormalization keeps the columns from collapsing
 onto the first one: regressing on the step without it did (README).
 
-The first targets are a power step from a seeded random H; the bank then fills with the
-encoder's outputs as the seeds come by. Convergence is that of subspace iteration, at rate
+Where H comes from (``source``):
+
+- ``bank`` (default): the seeds' outputs of every step, as the bank estimator keeps them. The
+  first targets are a power step from a seeded random H; the bank then fills with the
+  encoder's outputs as the seeds come by. No extra pass over the graph.
+- ``inference``: every refresh replaces H by the encoder's layer-wise full-neighborhood output
+  on the whole graph (the export's). One inference pass per refresh; needed when the seeds
+  cover only some nodes (--seed-nodes), since the bank would never hold the others.
+ Convergence is that of subspace iteration, at rate
 (mu_{k+1} / mu_k)^p per refresh, so a power p of tens to hundreds is the useful range (--power).
 """
 from __future__ import annotations
@@ -35,24 +42,31 @@ from ..errors import ConfigError
 from ..sampling import Batch
 from .neuralef import NeuralEF
 
+SOURCES = ("bank", "inference")
+
 
 class NeuralEFTargets(NeuralEF):
     """NeuralEF by regression onto the ordered, orthonormalized power step M H of a bank H."""
 
-    def __init__(self, dim: int, power: int = 256, target_every: int = 0, seed: int = 0, **params) -> None:
+    def __init__(self, dim: int, power: int = 256, target_every: int = 0, source: str = "bank", seed: int = 0,
+                 **params) -> None:
         super().__init__(dim, power=power, estimator="bank", **params)
         self.estimator = "targets"
         if self.variant != "ordered":
             raise ConfigError("the targets estimator trains the ordered variant only (--variant ordered)")
         if target_every < 0:
             raise ConfigError(f"--target-every must be >= 0 steps (0 = once per epoch), got {target_every}")
-        self.target_every, self.seed = int(target_every), seed
+        if source not in SOURCES:
+            raise ConfigError(f"unknown target source '{source}'; choose {' or '.join(SOURCES)}")
+        self.target_every, self.source, self.seed = int(target_every), source, seed
+        self.embed_all = None  # set by the training loop: the encoder's output on every node
 
     def setup(self, graph, sampler) -> None:
         """The whole-graph kernel, a seeded random bank and room for the targets."""
         from ..operators import normalized_adjacency
 
         self._kernel = normalized_adjacency(graph).astype(np.float32)  # scipy CSR
+        self._kernel_csr = None
         if self.target_every == 0:
             self.target_every = sampler.steps_per_epoch
         k = self.running_norm.numel()
@@ -65,8 +79,12 @@ class NeuralEFTargets(NeuralEF):
     @torch.no_grad()
     def refresh_targets(self) -> None:
         """T from the bank: the ordered orthonormalization of M H, signs agreeing with H."""
+        if self.source == "inference":
+            if self.embed_all is None:
+                raise ConfigError("target source 'inference' needs the training loop's embed_all hook")
+            self.bank.copy_(self.embed_all())
+        m_h = self._whole_graph_operator(self.bank).double()  # products in float32, as the kernel
         h = self.bank.double()
-        m_h = self._whole_graph_operator(h)
         q, _ = torch.linalg.qr(m_h)
         sign = torch.sign((q * h).sum(0))
         sign[sign == 0] = 1.0
