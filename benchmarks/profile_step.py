@@ -12,8 +12,9 @@ side by side, benchmark-local variants of the hot spots (nothing in graph_eigen 
    (threadpoolctl); with the targets computed for the seed rows only; and with the alignment
    done in torch (seed rows only). Whole steps are timed: numpy's BLAS threads, still spinning
    after the loss, also slow down the torch backward that follows.
-3. NeuralEF loss: the default estimator ('bank': one product with the whole-graph kernel per
-   step) against 'running', and the share of building the batch kernel (COO -> CSR).
+3. NeuralEF loss: the 'bank' estimator (the default until session 3; one product with the
+   whole-graph kernel per step) against 'running', and the share of building the batch kernel
+   (COO -> CSR).
 4. sage export: ``GNNEncoder.embed_all`` (NeighborLoader with all neighbors, 65,536 seeds per
    batch, messages materialized per edge) against layer-wise full-graph inference by sparse
    CSR matmul over row chunks, projecting first when that shrinks the width (mean aggregation
@@ -63,7 +64,7 @@ def peak_gib() -> float:
 def profile_runs(graph, steps: int, report: dict) -> None:
     out = {}
     sampler = speed.make_sampler(graph)
-    nef = build_objective("neuralef", speed.DIM)  # the library's default estimator
+    nef = build_objective("neuralef", speed.DIM, estimator="bank")
     nef.setup(graph, sampler)
     report["neuralef_default_estimator"] = nef.estimator
     runs = {f"neuralef/{e}": speed.spectral_run(e, graph, nef)[1] for e in ("mlp", "sage")}

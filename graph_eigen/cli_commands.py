@@ -43,9 +43,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--schedule", default=None, choices=["constant", "cosine"])
     p.add_argument("--variant", default=None, choices=["ordered", "eigenmap"])
     p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
-    p.add_argument("--estimator", default=None, choices=["bank", "running", "batch", "targets"],
-                   help="NeuralEF estimator (default bank); targets: regression onto the NeuralEF step "
-                        "in function space, the one that trains GNN encoders (use with --power 256)")
+    p.add_argument("--estimator", default=None, choices=["targets", "bank", "running", "batch"],
+                   help="NeuralEF estimator (default targets: regression onto the NeuralEF step in function "
+                        "space, with --power 256 by default; bank, running, batch: gradient estimators)")
     p.add_argument("--target-source", default=None, choices=["bank", "inference"],
                    help="targets estimator: the outputs the targets are computed from (default bank: the "
                         "seeds' outputs of every step; inference: the whole graph's at every refresh)")

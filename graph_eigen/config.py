@@ -35,7 +35,7 @@ class TrainConfig:
     alpha: float = 0.3
     stop_grad: bool = True
     power: Optional[int] = None  # NeuralEF operator ((I + K) / 2)^p; None: 1, or 256 with --estimator targets
-    estimator: str = "bank"  # bank | running | batch | targets (see objectives/neuralef*.py)
+    estimator: str = "targets"  # targets | bank | running | batch (see objectives/neuralef*.py)
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
     target_source: str = "bank"  # targets estimator: bank (the seeds' outputs) | inference (every node's)

@@ -60,12 +60,10 @@ def test_bad_seed_nodes_are_refused(tmp_path, capsys):
         assert main(base + ["--objective", "basis", "--seed-nodes", str(tmp_path / name),
                             "--out", str(tmp_path / name[:-4])]) == 2
         assert message in capsys.readouterr().err
-    assert main(base + ["--objective", "neuralef", "--seed-nodes", str(tmp_path / "floats.npy"),
-                        "--out", str(tmp_path / "bank")]) == 2
-    assert "bank estimator" in capsys.readouterr().err
-    assert main(base + ["--objective", "neuralef", "--estimator", "targets", "--seed-nodes",
-                        str(tmp_path / "floats.npy"), "--out", str(tmp_path / "bank")]) == 2
-    assert "targets estimator" in capsys.readouterr().err
+    for estimator in ("bank", "targets"):  # targets: with its default source, the bank
+        assert main(base + ["--objective", "neuralef", "--estimator", estimator, "--seed-nodes",
+                            str(tmp_path / "floats.npy"), "--out", str(tmp_path / "bank")]) == 2
+        assert f"{estimator} estimator" in capsys.readouterr().err
     assert not (tmp_path / "bank").exists() and not (tmp_path / "out_of_range").exists()
 
 

@@ -319,9 +319,9 @@ def test_same_seed_is_bitwise_identical_other_seed_differs(encoder, graph, tmp_p
 
 # ---------------------------------------------------------------------- numerical guards
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(graph, tmp_path, monkeypatch):
-    from graph_eigen.objectives.neuralef import NeuralEF
+    from graph_eigen.objectives.neuralef_targets import NeuralEFTargets  # the default estimator
 
-    real_loss = NeuralEF.loss
+    real_loss = NeuralEFTargets.loss
     calls = []
 
     def loss_nan_at_step_5(self, batch, psi):
@@ -329,7 +329,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(graph, tmp_path, m
         calls.append(1)
         return (value * float("nan"), record) if len(calls) == 6 else (value, record)
 
-    monkeypatch.setattr(NeuralEF, "loss", loss_nan_at_step_5)
+    monkeypatch.setattr(NeuralEFTargets, "loss", loss_nan_at_step_5)
     run = tmp_path / "run"
     with pytest.raises(TrainingDivergedError, match="non-finite loss at step 5; the last good checkpoint"):
         train(small_config(epochs=2, checkpoint_every=2), graph, run, progress=False)
@@ -338,7 +338,7 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(graph, tmp_path, m
     assert all(torch.isfinite(v).all() for v in state["encoder"].values())
     assert [r["step"] for r in read_metrics(run)] == [0, 1, 2, 3, 4]
 
-    monkeypatch.setattr(NeuralEF, "loss", real_loss)  # the run can go on from there
+    monkeypatch.setattr(NeuralEFTargets, "loss", real_loss)  # the run can go on from there
     train(small_config(epochs=2, checkpoint_every=2), graph, run, progress=False, resume=True)
     assert load_checkpoint(run)["step"] == 16
 
