@@ -2,10 +2,10 @@
 
 Times and peak memory of, for the ``bank`` estimator: the set-up (kernel and bank), the first
 step (a whole-graph recomputation of H^T K H and the norms) and an incremental step (1,024
-seeds); for the ``targets`` estimator: one refresh of the targets with operator power P (P
-whole-graph products, then the QR factorization). Usage:
+seeds); for the ``targets`` estimator: one refresh of the targets with P whole-graph products
+(FILTER power: ((I + K) / 2)^P, or chebyshev: degree P), then the QR factorization. Usage:
 
-    python benchmarks/bank_update.py 1000000 [P]
+    python benchmarks/bank_update.py 1000000 [P [FILTER]]
 """
 import resource
 import sys
@@ -35,7 +35,7 @@ def timed(label: str, fn) -> None:
     print(f"{label}: {time.perf_counter() - start:.3f} s, peak {peak_gib():.2f} GiB (before {before:.2f})")
 
 
-def main(n: int, power: int) -> None:
+def main(n: int, power: int, target_filter: str) -> None:
     graph = load_dataset(f"sbm:preset=products,seed=0,n={n}")
     objective = NeuralEF(64, estimator="bank")
     timed("set-up", lambda: objective.setup(graph, None))
@@ -50,10 +50,11 @@ def main(n: int, power: int) -> None:
     timed("incremental step", step)
 
     del objective
-    targets = NeuralEFTargets(64, power=power)
+    targets = NeuralEFTargets(64, power=power, filter=target_filter)
     targets.setup(graph, types.SimpleNamespace(steps_per_epoch=1))
-    timed(f"targets estimator: one refresh, power {power}", targets.refresh_targets)
+    timed(f"targets estimator: one refresh, {target_filter} filter, {power} products", targets.refresh_targets)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000, int(sys.argv[2]) if len(sys.argv) > 2 else 256)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000, int(sys.argv[2]) if len(sys.argv) > 2 else 256,
+         sys.argv[3] if len(sys.argv) > 3 else "power")

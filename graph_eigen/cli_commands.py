@@ -49,6 +49,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--target-source", default=None, choices=["bank", "inference"],
                    help="targets estimator: the outputs the targets are computed from (default bank: the "
                         "seeds' outputs of every step; inference: the whole graph's at every refresh)")
+    p.add_argument("--target-filter", default=None, choices=["power", "chebyshev"],
+                   help="targets estimator: the polynomial of K applied at every refresh, with --power "
+                        "products: ((I + K) / 2)^p, or a Chebyshev filter of degree p")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)

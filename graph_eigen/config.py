@@ -39,6 +39,7 @@ class TrainConfig:
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
     target_source: str = "bank"  # targets estimator: bank (the seeds' outputs) | inference (every node's)
+    target_filter: str = "power"  # targets estimator: power ((I + K) / 2)^p | chebyshev (degree p)
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"
@@ -77,7 +78,8 @@ class TrainConfig:
         if self.objective == "neuralef":
             params = {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad,
                       "estimator": self.estimator, "bank_every": self.bank_every,
-                      "target_every": self.target_every, "source": self.target_source, "seed": self.seed}
+                      "target_every": self.target_every, "source": self.target_source,
+                      "filter": self.target_filter, "seed": self.seed}
             return params if self.power is None else {**params, "power": self.power}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,

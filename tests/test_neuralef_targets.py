@@ -70,12 +70,35 @@ def test_eigenvectors_are_the_fixed_point(graph):
     assert np.allclose(objective.learned_eigenvalues().numpy(), exact.values, atol=1e-5)
 
 
-def test_exact_regression_steps_converge_in_column_order(graph):
+def test_chebyshev_filter_is_the_chebyshev_polynomial_of_the_kernel(graph):
+    objective = build_objective("neuralef", K, estimator="targets", power=7, filter="chebyshev")
+    objective.setup(graph, BatchSampler(graph, 0, [-1], with_features=False))
+    mu, v = np.linalg.eigh(normalized_adjacency(graph).toarray())
+    h = objective.bank.double().numpy()
+    a = objective._damped_below(objective.bank)
+    assert 0.0 <= a <= mu[-K]  # below the k-th eigenvalue (Cauchy interlacing)
+    y = (2 * mu + 1 - a) / (1 + a)
+    t = np.where(np.abs(y) <= 1, np.cos(7 * np.arccos(np.clip(y, -1, 1))), np.cosh(7 * np.arccosh(np.maximum(y, 1))))
+    expected = v @ (t[:, None] * (v.T @ h))
+    got = objective._chebyshev(objective.bank, a).double().numpy()  # rescaled by one constant
+    assert np.allclose(got / np.linalg.norm(got), expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_chebyshev_cut_sits_between_the_eigenvalues_at_the_solution(graph):
+    exact = exact_eigenpairs(graph, K)
+    objective = objective_for(graph, power=1)
+    a = objective._damped_below(torch.from_numpy(exact.vectors) * 2.0)
+    assert a == pytest.approx(2 * (1 - exact.values[-1]) - 1, abs=1e-5)
+
+
+@pytest.mark.parametrize("filter, power", [("power", 64), ("chebyshev", 16)])
+def test_exact_regression_steps_converge_in_column_order(graph, filter, power):
     # a table that fits its targets exactly turns the estimator into subspace iteration on M:
     # every column converges to its own eigenvector, in order
-    objective = objective_for(graph, power=64)  # eigenvalue ratios of M: 0.72 at worst
+    objective = build_objective("neuralef", K, estimator="targets", power=power, filter=filter, target_every=1)
+    objective.setup(graph, BatchSampler(graph, 0, [-1], with_features=False))
     batch = BatchSampler(graph, 0, [-1], with_features=False).full_batch()
-    psi = torch.zeros(graph.num_nodes, K, requires_grad=True)
+    psi = objective.bank.clone().requires_grad_()  # the seeded random start
     for _ in range(60):
         loss, _ = objective.loss(batch, psi)  # stores psi in the bank, refreshes the targets
         psi.data.copy_(objective.targets)
@@ -103,6 +126,7 @@ def test_sage_learns_the_eigenvectors_on_minibatches(graph, source, tmp_path):
     ({"variant": "eigenmap"}, "ordered variant only"),
     ({"target_every": -1}, "--target-every must be >= 0"),
     ({"source": "cache"}, "unknown target source 'cache'"),
+    ({"filter": "lanczos"}, "unknown target filter 'lanczos'"),
 ])
 def test_bad_options_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):

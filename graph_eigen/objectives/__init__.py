@@ -16,7 +16,7 @@ def build_objective(name: str, dim: int, **params):
     if name == "neuralef":
         from .neuralef import NeuralEF
 
-        params = {k: v for k, v in params.items() if k not in ("target_every", "source", "seed")}
+        params = {k: v for k, v in params.items() if k not in ("target_every", "source", "filter", "seed")}
 
         return NeuralEF(dim, **params)
     if name == "basis":

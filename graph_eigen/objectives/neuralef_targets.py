@@ -43,14 +43,18 @@ from ..sampling import Batch
 from .neuralef import NeuralEF
 
 SOURCES = ("bank", "inference")
+FILTERS = ("power", "chebyshev")
 
 
 class NeuralEFTargets(NeuralEF):
     """NeuralEF by regression onto the ordered, orthonormalized power step M H of a bank H."""
 
-    def __init__(self, dim: int, power: int = 256, target_every: int = 0, source: str = "bank", seed: int = 0,
-                 **params) -> None:
+    def __init__(self, dim: int, power: int = 256, target_every: int = 0, source: str = "bank",
+                 filter: str = "power", seed: int = 0, **params) -> None:
         super().__init__(dim, power=power, estimator="bank", **params)
+        if filter not in FILTERS:
+            raise ConfigError(f"unknown target filter '{filter}'; choose {' or '.join(FILTERS)}")
+        self.filter = filter
         self.estimator = "targets"
         if self.variant != "ordered":
             raise ConfigError("the targets estimator trains the ordered variant only (--variant ordered)")
@@ -83,18 +87,50 @@ class NeuralEFTargets(NeuralEF):
             if self.embed_all is None:
                 raise ConfigError("target source 'inference' needs the training loop's embed_all hook")
             self.bank.copy_(self.embed_all())
-        m_h = self._whole_graph_operator(self.bank).double()  # products in float32, as the kernel
         h = self.bank.double()
+        k_h = self._kernel_product(self.bank).double()
+        if self.filter == "power":
+            m_h = self._whole_graph_operator(self.bank).double()  # products in float32, as the kernel
+        else:
+            m_h = self._chebyshev(self.bank, self._damped_below(h)).double()
         q, _ = torch.linalg.qr(m_h)
         sign = torch.sign((q * h).sum(0))
         sign[sign == 0] = 1.0
-        n = h.shape[0]
-        self.targets.copy_(q * sign * math.sqrt(n))
-        norm = h.pow(2).mean(0).add(1e-12).sqrt()
-        rayleigh = (h * m_h).mean(0) / norm.pow(2)  # diag(H^T M H) / diag(H^T H)
+        self.targets.copy_(q * sign * math.sqrt(h.shape[0]))
+        rayleigh = (h * k_h).sum(0) / h.pow(2).sum(0).clamp_min(1e-300)  # diag(H^T K H) / diag(H^T H)
         self.running_norm.copy_(self.bank.pow(2).mean(0).add(1e-12).sqrt())
-        self.eigenvalues.copy_(self.to_kernel_eigenvalues(rayleigh).float())
+        self.eigenvalues.copy_(rayleigh.float())
         self.initialized.fill_(True)
+
+    def _damped_below(self, h: torch.Tensor) -> float:
+        """The Chebyshev filter's cut a, below the k-th eigenvalue of K.
+
+        The smallest Ritz value theta of K on span(H) is <= lambda_k (Cauchy interlacing), and
+        a = theta - (1 - theta) keeps a margin as wide as theta's distance to 1, so that
+        lambda_{k+1} is amplified too while H is far from converged, and damped once theta is
+        close to lambda_k. Clamped to [0, 0.999].
+        """
+        q, _ = torch.linalg.qr(h.double())
+        ritz = q.T @ self._kernel_product(q).double()
+        theta = float(torch.linalg.eigvalsh((ritz + ritz.T) / 2)[0])
+        return min(max(2 * theta - 1, 0.0), 0.999)
+
+    def _chebyshev(self, h: torch.Tensor, a: float) -> torch.Tensor:
+        """T_p(y(K)) h with y = (2K + (1 - a) I) / (1 + a), which maps [-1, a] onto [-1, 1].
+
+        Components with eigenvalues in [-1, a] stay bounded by 1; those above a grow like
+        cosh(p acosh y), much faster with p than a power of (I + K) / 2 does. Every term is
+        rescaled (the recurrence is linear) so that float32 does not overflow.
+        """
+        def y_of(v: torch.Tensor) -> torch.Tensor:
+            return (2 * self._kernel_product(v) + (1 - a) * v) / (1 + a)
+
+        previous, current = h.float(), y_of(h)
+        for _ in range(self.power - 1):
+            previous, current = current, 2 * y_of(current) - previous
+            scale = current.abs().max().clamp_min(1e-30)
+            previous, current = previous / scale, current / scale
+        return current
 
     def loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Mean squared distance of the seeds' outputs to their targets (summed over columns)."""
