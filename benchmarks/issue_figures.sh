@@ -14,7 +14,7 @@ ge train --dataset mnist-knn --root "$DATA" --objective basis --batch-operator k
    --batch-size 384 --fanouts 1 --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_basis --overwrite --no-progress && ge eval $OUT/mnist_basis
 log "mnist-knn: NeuralEF (bank), mlp"
-ge train --dataset mnist-knn --root "$DATA" --objective neuralef --batch-size 512 --fanouts -1 \
+ge train --dataset mnist-knn --root "$DATA" --objective neuralef --estimator bank --batch-size 512 --fanouts -1 \
    --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_neuralef --overwrite --no-progress && ge eval $OUT/mnist_neuralef
 
@@ -31,11 +31,11 @@ done
 log "CS: NeuralEF (bank) with sage and mlp, K=9, operator K or ((I+K)/2)^p (README's NeuralEF/GNN table)"
 for spec in "sage 1 40" "sage 8 40" "sage 8 100" "sage 64 100" "sage 256 100" "mlp 1 40"; do
   set -- $spec
-  ge train --dataset CS --root "$DATA" --objective neuralef --encoder $1 --input-dim 128 --dim 9 --epochs $3 \
+  ge train --dataset CS --root "$DATA" --objective neuralef --estimator bank --encoder $1 --input-dim 128 --dim 9 --epochs $3 \
      --batch-size 1024 --fanouts 10,5 --lr 0.01 --power $2 --out $OUT/cs_neuralef_$1_p$2_e$3 --overwrite \
      --no-progress && ge eval $OUT/cs_neuralef_$1_p$2_e$3
 done
-ge train --dataset CS --root "$DATA" --objective neuralef --encoder sage --input-dim 128 --dim 9 --epochs 100 \
+ge train --dataset CS --root "$DATA" --objective neuralef --estimator bank --encoder sage --input-dim 128 --dim 9 --epochs 100 \
    --batch-size 1024 --fanouts 10,5 --lr 0.01 --power 64 --norm layer_norm --out $OUT/cs_neuralef_sage_p64_ln \
    --overwrite --no-progress && ge eval $OUT/cs_neuralef_sage_p64_ln
 
@@ -85,3 +85,40 @@ for spec in "Photo 10 0.3" "Photo 10 1.0" "Photo 10 3.0" "Photo 20 1.0" "CS 10 1
   ge probe $OUT/$1_exact_fknn$2_w$3.npy --dataset $1 --root "$DATA" --split random --seeds 5
   ge probe $OUT/$1_exact_fknn$2_w$3.npy --dataset $1 --root "$DATA" --split random --seeds 5 --concat-features
 done
+
+log "CS: NeuralEF with the targets estimator (the default), K = 9: encoders, filters, options"
+cs9() {  # name, then train options
+  local name=$1; shift
+  ge train --dataset CS --root "$DATA" --objective neuralef --input-dim 128 --dim 9 --batch-size 1024 \
+     --fanouts 10,5 --lr 0.01 --out $OUT/cs_targets_$name --overwrite --no-progress "$@" && ge eval $OUT/cs_targets_$name
+}
+for seed in 0 1 2; do cs9 sage_s$seed --encoder sage --epochs 40 --seed $seed; done
+cs9 sage_e80 --encoder sage --epochs 80
+cs9 sage_p64 --encoder sage --epochs 40 --power 64
+cs9 sage_p1024 --encoder sage --epochs 40 --power 1024
+cs9 sage_every2 --encoder sage --epochs 40 --target-every 36
+cs9 sage_inference --encoder sage --epochs 40 --target-source inference
+for deg in 32 64; do
+  for seed in 0 1 2; do cs9 sage_cheb${deg}_s$seed --encoder sage --epochs 40 --target-filter chebyshev --power $deg --seed $seed; done
+done
+cs9 gcn --encoder gcn --epochs 40
+cs9 mlp --encoder mlp --epochs 40
+cs9 table --encoder table --epochs 40 --lr 0.05
+log "CS: NeuralEF targets, out of sample: seeds from a random half (whole graph as operator); induced half"
+cs9 seedhalf --encoder sage --epochs 40 --target-source inference --seed-nodes $OUT/cs_half_train.npy
+ge eval $OUT/cs_targets_seedhalf --nodes $OUT/cs_half_unseen.npy
+ge eval $OUT/cs_targets_seedhalf --nodes $OUT/cs_half_train.npy
+cs9 inducedhalf --encoder sage --epochs 40 --train-nodes $OUT/cs_half_train.npy \
+   && ge embed $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --out $OUT/cs_targets_inducedhalf_full.npy
+ge eval $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --embedding $OUT/cs_targets_inducedhalf_full.npy \
+   --nodes $OUT/cs_half_unseen.npy
+log "NeuralEF targets: probe at K = 64 (sage, recommended settings otherwise)"
+for ds in CS Photo; do
+  ge train --dataset $ds --root "$DATA" --objective neuralef --out $OUT/${ds}_neuralef_targets64 --overwrite --no-progress
+  ge probe $OUT/${ds}_neuralef_targets64 --dataset $ds --root "$DATA" --split random --seeds 5
+  ge probe $OUT/${ds}_neuralef_targets64 --dataset $ds --root "$DATA" --split random --seeds 5 --concat-features
+done
+log "NeuralEF targets: exact-fit filter comparison and refresh cost at 1M nodes"
+python benchmarks/targets_filters.py "$DATA"
+python benchmarks/bank_update.py 1000000 256 power
+python benchmarks/bank_update.py 1000000 64 chebyshev

@@ -11,7 +11,7 @@ ge train --dataset mnist-knn --root "$DATA" --objective basis --batch-operator k
    --batch-size 384 --fanouts 1 --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_basis --overwrite --no-progress
 ge eval $OUT/mnist_basis
-ge train --dataset mnist-knn --root "$DATA" --objective neuralef --batch-size 512 --fanouts -1 \
+ge train --dataset mnist-knn --root "$DATA" --objective neuralef --estimator bank --batch-size 512 --fanouts -1 \
    --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_neuralef --overwrite --no-progress
 ge eval $OUT/mnist_neuralef
@@ -19,3 +19,7 @@ ge train --dataset mnist-knn --root "$DATA" --objective basis --batch-operator g
    --batch-size 384 --fanouts 1 --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_basis_global --overwrite --no-progress
 ge eval $OUT/mnist_basis_global
+ge train --dataset mnist-knn --root "$DATA" --objective neuralef --batch-size 512 --fanouts -1 \
+   --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
+   --out $OUT/mnist_neuralef_targets --overwrite --no-progress     # the default estimator: targets
+ge eval $OUT/mnist_neuralef_targets

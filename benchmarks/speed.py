@@ -18,8 +18,10 @@ same batches, which makes the ratios (spectral / supervised) trustworthy even wh
 absolute times drift. Process CPU seconds per step are recorded as well (less sensitive to
 other jobs than wall time). Phase A: NeuralEF x {mlp, sage} and supervised GraphSAGE on the
 plain loader, once per NeuralEF estimator (``--neuralef-estimators``; default ``running`` then
-``bank``, the library's default, whose statistics need one product with the whole-graph kernel
-per step), each time with its own supervised reference. Phase B: BASiS x {mlp, sage} and
+``bank``, whose statistics need one product with the whole-graph kernel per step; ``targets``,
+the library's default since session 3, refreshes its targets in the first warm-up step and
+then times regression steps: its refreshes, once per epoch, are timed by
+``benchmarks/bank_update.py``), each time with its own supervised reference. Phase B: BASiS x {mlp, sage} and
 supervised GraphSAGE again on BASiS's loader (256 anchors prepended to every batch). Every
 spectral run is compared with the supervised run that saw the same batches at the same time.
 
@@ -726,7 +728,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
     parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS)
     parser.add_argument("--neuralef-estimators", nargs="+", default=["running", "bank"],
-                        choices=("running", "bank", "batch"),
+                        choices=("running", "bank", "batch", "targets"),
                         help="NeuralEF estimators to time, each in its own phase (default: running bank); "
                              "runs are named neuralef/<enc> (running) and neuralef-<estimator>/<enc>")
     parser.add_argument("--export-encoders", nargs="*", default=list(ENCODERS), choices=ENCODERS)

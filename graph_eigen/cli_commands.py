@@ -45,13 +45,14 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
     p.add_argument("--estimator", default=None, choices=["targets", "bank", "running", "batch"],
                    help="NeuralEF estimator (default targets: regression onto the NeuralEF step in function "
-                        "space, with --power 256 by default; bank, running, batch: gradient estimators)")
+                        "space; bank, running, batch: gradient estimators)")
     p.add_argument("--target-source", default=None, choices=["bank", "inference"],
                    help="targets estimator: the outputs the targets are computed from (default bank: the "
                         "seeds' outputs of every step; inference: the whole graph's at every refresh)")
-    p.add_argument("--target-filter", default=None, choices=["power", "chebyshev"],
+    p.add_argument("--target-filter", default=None, choices=["chebyshev", "power"],
                    help="targets estimator: the polynomial of K applied at every refresh, with --power "
-                        "products: ((I + K) / 2)^p, or a Chebyshev filter of degree p")
+                        "products: a Chebyshev filter of degree p (default, p = 64) or ((I + K) / 2)^p "
+                        "(p = 256)")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
     p.add_argument("--ransac", action="store_true", default=None)

@@ -34,12 +34,12 @@ class TrainConfig:
     variant: str = "ordered"
     alpha: float = 0.3
     stop_grad: bool = True
-    power: Optional[int] = None  # NeuralEF operator ((I + K) / 2)^p; None: 1, or 256 with --estimator targets
+    power: Optional[int] = None  # NeuralEF: p in ((I + K) / 2)^p (None: 1), or the targets filter's products (None: 64 / 256)
     estimator: str = "targets"  # targets | bank | running | batch (see objectives/neuralef*.py)
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
     target_source: str = "bank"  # targets estimator: bank (the seeds' outputs) | inference (every node's)
-    target_filter: str = "power"  # targets estimator: power ((I + K) / 2)^p | chebyshev (degree p)
+    target_filter: str = "chebyshev"  # targets estimator: chebyshev (degree p) | power ((I + K) / 2)^p
     # BASiS
     anchors: int = 256
     anchor_strategy: str = "uniform"

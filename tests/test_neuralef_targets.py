@@ -25,8 +25,9 @@ def graph():
     return knn_graph(x, k=8)
 
 
-def objective_for(graph, power: int, target_every: int = 1):
-    objective = build_objective("neuralef", K, estimator="targets", power=power, target_every=target_every)
+def objective_for(graph, power: int, target_every: int = 1, filter: str = "power"):
+    objective = build_objective("neuralef", K, estimator="targets", power=power, target_every=target_every,
+                                filter=filter)
     objective.setup(graph, BatchSampler(graph, 0, [-1], with_features=False))
     return objective
 
@@ -61,8 +62,9 @@ def test_targets_are_the_orthonormalized_neuralef_step(graph):
     assert np.allclose(targets.T @ targets / len(h), np.eye(K), atol=1e-5)
 
 
-def test_eigenvectors_are_the_fixed_point(graph):
-    objective = objective_for(graph, power=2)
+@pytest.mark.parametrize("filter", ["power", "chebyshev"])
+def test_eigenvectors_are_the_fixed_point(graph, filter):
+    objective = objective_for(graph, power=2, filter=filter)
     exact = exact_eigenpairs(graph, K)
     objective.bank.copy_(torch.from_numpy(exact.vectors * 3.0))  # any scale
     objective.refresh_targets()

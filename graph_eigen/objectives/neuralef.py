@@ -120,7 +120,7 @@ class NeuralEF(nn.Module):
         out = h.float()
         for _ in range(self.power):
             kh = self._kernel_product(out)
-            out = kh if self.power == 1 else (out + kh) / 2
+            out = kh if self.power == 1 else kh.add_(out).mul_(0.5)  # in place: n x K floats
         return out
 
     @torch.no_grad()

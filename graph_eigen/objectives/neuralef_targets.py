@@ -7,10 +7,12 @@ function space and lets the encoder catch up by regression. A bank H holds the l
 every node (the seeds' rows are stored at every step). Every ``target_every`` steps the targets
 are recomputed over the whole graph:
 
-    T = sqrt(n) * Q,   Q R = M H (QR factorization, columns in order),   M = ((I + K) / 2)^p,
+    T = sqrt(n) * Q,   Q R = M H (QR factorization, columns in order),
 
-each column's sign chosen to agree with H; in between, the encoder regresses its seeds'
-outputs onto their rows of T (mean squared error).
+with M a polynomial of K with the same eigenvectors and the same order at the top (``filter``):
+a Chebyshev filter of degree p (default, p = 64) or ((I + K) / 2)^p (p = 256). Each column's sign
+is chosen to agree with H; in between, the encoder regresses its seeds' outputs onto their rows
+of T (mean squared error).
 
 Why this is the NeuralEF step. With H's columns normalized and R = H^T M H / n, the NeuralEF
 direction of column j is g_j = M h_j - sum_{i<j} (R_ij / R_ii) M h_i - c_j h_j, where c_j is the
@@ -22,18 +24,20 @@ onto the first one: regressing on the step without it did (README).
 
 Where H comes from (``source``):
 
-- ``bank`` (default): the seeds' outputs of every step, as the bank estimator keeps them. The
-  first targets are a power step from a seeded random H; the bank then fills with the
-  encoder's outputs as the seeds come by. No extra pass over the graph.
+- ``bank`` (default): the seeds' outputs of every step. The first targets are a step from a
+  seeded random H; the bank then fills with the encoder's outputs as the seeds come by. No
+  extra pass over the graph.
 - ``inference``: every refresh replaces H by the encoder's layer-wise full-neighborhood output
   on the whole graph (the export's). One inference pass per refresh; needed when the seeds
   cover only some nodes (--seed-nodes), since the bank would never hold the others.
- Convergence is that of subspace iteration, at rate
-(mu_{k+1} / mu_k)^p per refresh, so a power p of tens to hundreds is the useful range (--power).
+
+Convergence is that of subspace iteration: per refresh the span error shrinks by the ratio of
+M's (k+1)-th to k-th eigenvalue, down to the floor set by how well the encoder fits T.
 """
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -43,17 +47,17 @@ from ..sampling import Batch
 from .neuralef import NeuralEF
 
 SOURCES = ("bank", "inference")
-FILTERS = ("power", "chebyshev")
+FILTERS = {"chebyshev": 64, "power": 256}  # filter -> default number of products per refresh
 
 
 class NeuralEFTargets(NeuralEF):
     """NeuralEF by regression onto the ordered, orthonormalized power step M H of a bank H."""
 
-    def __init__(self, dim: int, power: int = 256, target_every: int = 0, source: str = "bank",
-                 filter: str = "power", seed: int = 0, **params) -> None:
-        super().__init__(dim, power=power, estimator="bank", **params)
+    def __init__(self, dim: int, power: Optional[int] = None, target_every: int = 0, source: str = "bank",
+                 filter: str = "chebyshev", seed: int = 0, **params) -> None:
         if filter not in FILTERS:
             raise ConfigError(f"unknown target filter '{filter}'; choose {' or '.join(FILTERS)}")
+        super().__init__(dim, power=FILTERS[filter] if power is None else power, estimator="bank", **params)
         self.filter = filter
         self.estimator = "targets"
         if self.variant != "ordered":
@@ -92,7 +96,8 @@ class NeuralEFTargets(NeuralEF):
         if self.filter == "power":
             m_h = self._whole_graph_operator(self.bank).double()  # products in float32, as the kernel
         else:
-            m_h = self._chebyshev(self.bank, self._damped_below(h)).double()
+            basis = self.targets if bool(self.initialized) else self.bank
+            m_h = self._chebyshev(self.bank, self._damped_below(basis)).double()
         q, _ = torch.linalg.qr(m_h)
         sign = torch.sign((q * h).sum(0))
         sign[sign == 0] = 1.0
@@ -102,15 +107,17 @@ class NeuralEFTargets(NeuralEF):
         self.eigenvalues.copy_(rayleigh.float())
         self.initialized.fill_(True)
 
-    def _damped_below(self, h: torch.Tensor) -> float:
+    def _damped_below(self, basis: torch.Tensor) -> float:
         """The Chebyshev filter's cut a, below the k-th eigenvalue of K.
 
-        The smallest Ritz value theta of K on span(H) is <= lambda_k (Cauchy interlacing), and
-        a = theta - (1 - theta) keeps a margin as wide as theta's distance to 1, so that
-        lambda_{k+1} is amplified too while H is far from converged, and damped once theta is
-        close to lambda_k. Clamped to [0, 0.999].
+        The smallest Ritz value theta of K on span(basis) is <= lambda_k (Cauchy interlacing),
+        and a = theta - (1 - theta) keeps a margin as wide as theta's distance to 1, so that
+        lambda_{k+1} is amplified too while the basis is far from converged, and damped once
+        theta is close to lambda_k. Clamped to [0, 0.999]. The basis is the previous targets
+        (filtered, so cleaner than the bank, whose fitting noise lowers theta), or the bank
+        before the first refresh.
         """
-        q, _ = torch.linalg.qr(h.double())
+        q, _ = torch.linalg.qr(basis.double())
         ritz = q.T @ self._kernel_product(q).double()
         theta = float(torch.linalg.eigvalsh((ritz + ritz.T) / 2)[0])
         return min(max(2 * theta - 1, 0.0), 0.999)
@@ -119,17 +126,20 @@ class NeuralEFTargets(NeuralEF):
         """T_p(y(K)) h with y = (2K + (1 - a) I) / (1 + a), which maps [-1, a] onto [-1, 1].
 
         Components with eigenvalues in [-1, a] stay bounded by 1; those above a grow like
-        cosh(p acosh y), much faster with p than a power of (I + K) / 2 does. Every term is
-        rescaled (the recurrence is linear) so that float32 does not overflow.
+        cosh(p acosh y), much faster with p than a power of (I + K) / 2 does. The terms are
+        rescaled every 8 steps (the recurrence is linear) so that float32 does not overflow.
         """
+        scale_k, scale_v = 2 / (1 + a), (1 - a) / (1 + a)
+
         def y_of(v: torch.Tensor) -> torch.Tensor:
-            return (2 * self._kernel_product(v) + (1 - a) * v) / (1 + a)
+            return self._kernel_product(v).mul_(scale_k).add_(v, alpha=scale_v)  # in place: n x K floats
 
         previous, current = h.float(), y_of(h)
-        for _ in range(self.power - 1):
-            previous, current = current, 2 * y_of(current) - previous
-            scale = current.abs().max().clamp_min(1e-30)
-            previous, current = previous / scale, current / scale
+        for i in range(self.power - 1):
+            previous, current = current, y_of(current).mul_(2).sub_(previous)
+            if i % 8 == 7:  # |y| <= 3, so 8 terms grow by at most 7^8: far from float32's limit
+                scale = current.abs().max().clamp_min(1e-30)
+                previous, current = previous / scale, current.div_(scale)
         return current
 
     def loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
