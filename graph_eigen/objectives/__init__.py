@@ -17,7 +17,6 @@ def build_objective(name: str, dim: int, **params):
         from .neuralef import NeuralEF
 
         params = {k: v for k, v in params.items() if k not in ("target_every", "source", "filter", "seed")}
-
         return NeuralEF(dim, **params)
     if name == "basis":
         from .basis import BASiS

@@ -51,7 +51,7 @@ FILTERS = {"chebyshev": 64, "power": 256}  # filter -> default number of product
 
 
 class NeuralEFTargets(NeuralEF):
-    """NeuralEF by regression onto the ordered, orthonormalized power step M H of a bank H."""
+    """NeuralEF by regression onto the ordered, orthonormalized filtered step M H of a bank H."""
 
     def __init__(self, dim: int, power: Optional[int] = None, target_every: int = 0, source: str = "bank",
                  filter: str = "chebyshev", seed: int = 0, **params) -> None:
