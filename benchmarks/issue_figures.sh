@@ -112,7 +112,7 @@ cs9 inducedhalf --encoder sage --epochs 40 --train-nodes $OUT/cs_half_train.npy 
    && ge embed $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --out $OUT/cs_targets_inducedhalf_full.npy
 ge eval $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --embedding $OUT/cs_targets_inducedhalf_full.npy \
    --nodes $OUT/cs_half_unseen.npy
-log "NeuralEF targets: probe at K = 64 (sage, recommended settings otherwise)"
+log "NeuralEF targets: probe at K = 64 (sage, recommended settings otherwise; README also has --target-filter power)"
 for ds in CS Photo; do
   ge train --dataset $ds --root "$DATA" --objective neuralef --out $OUT/${ds}_neuralef_targets64 --overwrite --no-progress
   ge probe $OUT/${ds}_neuralef_targets64 --dataset $ds --root "$DATA" --split random --seeds 5
