@@ -94,29 +94,37 @@ cs9() {  # name, then train options
 }
 for seed in 0 1 2; do cs9 sage_s$seed --encoder sage --epochs 40 --seed $seed; done
 cs9 sage_e80 --encoder sage --epochs 80
-cs9 sage_p64 --encoder sage --epochs 40 --power 64
-cs9 sage_p1024 --encoder sage --epochs 40 --power 1024
-cs9 sage_every2 --encoder sage --epochs 40 --target-every 36
-cs9 sage_inference --encoder sage --epochs 40 --target-source inference
-for deg in 32 64; do
-  for seed in 0 1 2; do cs9 sage_cheb${deg}_s$seed --encoder sage --epochs 40 --target-filter chebyshev --power $deg --seed $seed; done
+cs9 sage_power256_e80 --encoder sage --epochs 80 --target-filter power
+for p in 64 256 1024; do cs9 sage_power${p} --encoder sage --epochs 40 --target-filter power --power $p; done
+for seed in 1 2; do cs9 sage_power256_s$seed --encoder sage --epochs 40 --target-filter power --seed $seed; done
+cs9 sage_every2 --encoder sage --epochs 40 --target-filter power --target-every 36
+cs9 sage_inference --encoder sage --epochs 40 --target-filter power --target-source inference
+cs9 sage_cheb32 --encoder sage --epochs 40 --power 32
+for enc in gcn mlp; do
+  cs9 $enc --encoder $enc --epochs 40
+  cs9 ${enc}_power256 --encoder $enc --epochs 40 --target-filter power
 done
-cs9 gcn --encoder gcn --epochs 40
-cs9 mlp --encoder mlp --epochs 40
-cs9 table --encoder table --epochs 40 --lr 0.05
+cs9 table_power256 --encoder table --epochs 40 --lr 0.05 --target-filter power
 log "CS: NeuralEF targets, out of sample: seeds from a random half (whole graph as operator); induced half"
-cs9 seedhalf --encoder sage --epochs 40 --target-source inference --seed-nodes $OUT/cs_half_train.npy
-ge eval $OUT/cs_targets_seedhalf --nodes $OUT/cs_half_unseen.npy
-ge eval $OUT/cs_targets_seedhalf --nodes $OUT/cs_half_train.npy
-cs9 inducedhalf --encoder sage --epochs 40 --train-nodes $OUT/cs_half_train.npy \
+for filter in chebyshev power; do
+  cs9 seedhalf_$filter --encoder sage --epochs 40 --target-filter $filter --target-source inference \
+      --seed-nodes $OUT/cs_half_train.npy
+  ge eval $OUT/cs_targets_seedhalf_$filter --nodes $OUT/cs_half_unseen.npy
+  ge eval $OUT/cs_targets_seedhalf_$filter --nodes $OUT/cs_half_train.npy
+done
+cs9 inducedhalf --encoder sage --epochs 40 --target-filter power --train-nodes $OUT/cs_half_train.npy \
    && ge embed $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --out $OUT/cs_targets_inducedhalf_full.npy
 ge eval $OUT/cs_targets_inducedhalf --dataset CS --root "$DATA" --embedding $OUT/cs_targets_inducedhalf_full.npy \
    --nodes $OUT/cs_half_unseen.npy
-log "NeuralEF targets: probe at K = 64 (sage, recommended settings otherwise; README also has --target-filter power)"
+log "NeuralEF targets: probe at K = 64 (sage, recommended settings otherwise), both filters"
 for ds in CS Photo; do
-  ge train --dataset $ds --root "$DATA" --objective neuralef --out $OUT/${ds}_neuralef_targets64 --overwrite --no-progress
-  ge probe $OUT/${ds}_neuralef_targets64 --dataset $ds --root "$DATA" --split random --seeds 5
-  ge probe $OUT/${ds}_neuralef_targets64 --dataset $ds --root "$DATA" --split random --seeds 5 --concat-features
+  for filter in chebyshev power; do
+    run=$OUT/${ds}_neuralef_targets64_$filter
+    ge train --dataset $ds --root "$DATA" --objective neuralef --target-filter $filter --out $run --overwrite --no-progress
+    ge probe $run --dataset $ds --root "$DATA" --split random --seeds 5
+    ge probe $run --dataset $ds --root "$DATA" --split random --seeds 5 --concat-features
+    ge eval $run
+  done
 done
 log "NeuralEF targets: exact-fit filter comparison and refresh cost at 1M nodes"
 python benchmarks/targets_filters.py "$DATA"
