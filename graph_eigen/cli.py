@@ -77,10 +77,9 @@ def _exact(args: argparse.Namespace) -> int:
     from .io import save_json, save_npy
 
     graph = load_dataset(args.dataset, args.root)
-    if args.feature_knn:
-        from .feature_graph import feature_knn_graph
+    from .feature_graph import with_feature_knn
 
-        graph = feature_knn_graph(graph, args.feature_knn, args.feature_knn_weight)
+    graph = with_feature_knn(graph, args.feature_knn, args.feature_knn_weight)
     start = time.perf_counter()
     pairs = exact_eigenpairs(graph, args.dim, laplacian_kind=args.laplacian, method=args.method)
     seconds = time.perf_counter() - start

@@ -100,11 +100,9 @@ def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[st
     """The graph a run trains on; with ``dataset``, another graph given the same operator."""
     graph = _load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
                         None if dataset else cfg.train_nodes)
-    if cfg.feature_knn:
-        from .feature_graph import feature_knn_graph
+    from .feature_graph import with_feature_knn
 
-        graph = feature_knn_graph(graph, cfg.feature_knn, cfg.feature_knn_weight)
-    return graph
+    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight)
 
 
 def _load_graph(dataset, root, train_nodes=None):

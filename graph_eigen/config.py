@@ -77,9 +77,12 @@ class TrainConfig:
     def objective_params(self) -> dict:
         if self.objective == "neuralef":
             params = {"variant": self.variant, "alpha": self.alpha, "stop_grad": self.stop_grad,
-                      "estimator": self.estimator, "bank_every": self.bank_every,
-                      "target_every": self.target_every, "source": self.target_source,
-                      "filter": self.target_filter, "seed": self.seed}
+                      "estimator": self.estimator}
+            if self.estimator == "targets":
+                params.update(target_every=self.target_every, source=self.target_source,
+                              filter=self.target_filter, seed=self.seed)
+            else:
+                params.update(bank_every=self.bank_every)
             return params if self.power is None else {**params, "power": self.power}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,

@@ -14,6 +14,11 @@ from .errors import ConfigError
 from .graph import Graph
 
 
+def with_feature_knn(graph: Graph, k: int, weight: float = 1.0) -> Graph:
+    """``graph`` unchanged when ``k`` is 0 (the option is off), else :func:`feature_knn_graph`."""
+    return feature_knn_graph(graph, k, weight) if k else graph
+
+
 def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0) -> Graph:
     """``graph`` with ``weight`` x the symmetric kNN graph of its features added (weights summed)."""
     from sklearn.neighbors import NearestNeighbors

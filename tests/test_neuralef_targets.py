@@ -74,8 +74,7 @@ def test_eigenvectors_are_the_fixed_point(graph, filter):
 
 def test_chebyshev_filter_is_the_chebyshev_polynomial_of_the_kernel(graph):
     # degree 20: the recurrence is rescaled twice on the way
-    objective = build_objective("neuralef", K, estimator="targets", power=20, filter="chebyshev")
-    objective.setup(graph, BatchSampler(graph, 0, [-1], with_features=False))
+    objective = objective_for(graph, power=20, filter="chebyshev")
     mu, v = np.linalg.eigh(normalized_adjacency(graph).toarray())
     h = objective.bank.double().numpy()
     a = objective._damped_below(objective.bank)
@@ -100,8 +99,7 @@ def test_chebyshev_cut_at_the_solution_is_2_lambda_k_minus_1(graph):
 def test_exact_regression_steps_converge_in_column_order(graph, filter, power):
     # a table that fits its targets exactly turns the estimator into subspace iteration on M:
     # every column converges to its own eigenvector, in order
-    objective = build_objective("neuralef", K, estimator="targets", power=power, filter=filter, target_every=1)
-    objective.setup(graph, BatchSampler(graph, 0, [-1], with_features=False))
+    objective = objective_for(graph, power=power, filter=filter)
     batch = BatchSampler(graph, 0, [-1], with_features=False).full_batch()
     psi = objective.bank.clone().requires_grad_()  # the seeded random start
     for _ in range(60):

@@ -12,11 +12,10 @@ def build_objective(name: str, dim: int, **params):
     if name == "neuralef" and params.get("estimator") == "targets":
         from .neuralef_targets import NeuralEFTargets
 
-        return NeuralEFTargets(dim, **{k: v for k, v in params.items() if k not in ("estimator", "bank_every")})
+        return NeuralEFTargets(dim, **params)
     if name == "neuralef":
         from .neuralef import NeuralEF
 
-        params = {k: v for k, v in params.items() if k not in ("target_every", "source", "filter", "seed")}
         return NeuralEF(dim, **params)
     if name == "basis":
         from .basis import BASiS

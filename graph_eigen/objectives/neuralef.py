@@ -18,7 +18,7 @@ Three estimators of the gradient on a batch:
   i.e. g_j projected on the tangent space of the normalization (psi_j^T g_j = R_jj - sum_{i<j}
   R_ij^2 / R_ii, the column's own objective). Subtracting R_jj psi_j instead, as an Oja rule
   would, makes the collapsed state (every column equal to the first) a stable fixed point.
-- ``bank`` (default): as ``running``, but the statistics come from a memory bank H holding the
+- ``bank``: as ``running``, but the statistics come from a memory bank H holding the
   latest output of every node (updated with each batch's seeds): R = H^T M H / n and the column
   norms over the whole graph, and the seeds' M psi as rows of M H, a product over all their
   neighbors with the neighbors' latest outputs. None of it has sampling noise, which the small
@@ -28,8 +28,9 @@ Three estimators of the gradient on a batch:
   recomputed every step (``power`` whole-graph products). Holding R fixed between
   recomputations instead (refreshing it every epoch) made the columns collapse.
 
-A fourth, ``targets``, takes the NeuralEF step in function space and regresses the encoder on
-it (neuralef_targets.py): the one that trains GNN encoders to the eigenvectors of sparse graphs.
+A fourth, ``targets`` (the default of ``TrainConfig``), takes the NeuralEF step in function
+space and regresses the encoder on it (neuralef_targets.py): the one that trains GNN encoders
+to the eigenvectors of sparse graphs.
 """
 from __future__ import annotations
 
@@ -49,11 +50,13 @@ ESTIMATORS = ("bank", "running", "batch")
 class NeuralEF(nn.Module):
     """The NeuralEF objective; keeps running column norms and eigenvalue estimates (of K)."""
 
+    estimators = ESTIMATORS  # the ones this class implements
+
     def __init__(self, dim: int, variant: str = "ordered", alpha: float = 0.3, stop_grad: bool = True,
                  momentum: float = 0.9, power: int = 1, estimator: str = "bank",
                  bank_every: int = 1000) -> None:
         super().__init__()
-        if estimator not in ESTIMATORS:
+        if estimator not in self.estimators:
             raise ConfigError(f"unknown NeuralEF estimator '{estimator}'; choose bank, running, batch or targets")
         if variant not in VARIANTS:
             raise ConfigError(f"unknown NeuralEF variant '{variant}'; choose ordered or eigenmap")
@@ -83,10 +86,7 @@ class NeuralEF(nn.Module):
         """The bank estimator keeps the whole-graph kernel and one output row per node."""
         if self.estimator != "bank":
             return
-        from ..operators import normalized_adjacency
-
-        self._kernel = normalized_adjacency(graph).astype(np.float32)  # scipy CSR: row slices
-        self._kernel_csr = None
+        self._load_kernel(graph)
         k = self.running_norm.numel()
         if "bank" not in self._buffers or self.bank.shape[0] != graph.num_nodes:
             self.register_buffer("bank", torch.zeros(graph.num_nodes, k))
@@ -96,6 +96,13 @@ class NeuralEF(nn.Module):
             self.register_buffer("bank_hmh", torch.zeros(k, k, dtype=torch.float64))
             self.register_buffer("bank_sumsq", torch.zeros(k, dtype=torch.float64))
             self.register_buffer("bank_count", torch.zeros((), dtype=torch.long))
+
+    def _load_kernel(self, graph) -> None:
+        """The whole-graph K as a float32 scipy CSR matrix (row slices); its torch twin is made lazily."""
+        from ..operators import normalized_adjacency
+
+        self._kernel = normalized_adjacency(graph).astype(np.float32)
+        self._kernel_csr = None
 
     def _kernel_rows(self, ids: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """(K h)[ids]: the rows of the whole-graph kernel at ``ids`` times ``h``."""

@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 from typing import Optional
 
-import numpy as np
 import torch
 
 from ..errors import ConfigError
@@ -53,13 +52,14 @@ FILTERS = {"chebyshev": 64, "power": 256}  # filter -> default number of product
 class NeuralEFTargets(NeuralEF):
     """NeuralEF by regression onto the ordered, orthonormalized filtered step M H of a bank H."""
 
+    estimators = ("targets",)
+
     def __init__(self, dim: int, power: Optional[int] = None, target_every: int = 0, source: str = "bank",
-                 filter: str = "chebyshev", seed: int = 0, **params) -> None:
+                 filter: str = "chebyshev", seed: int = 0, estimator: str = "targets", **params) -> None:
         if filter not in FILTERS:
             raise ConfigError(f"unknown target filter '{filter}'; choose {' or '.join(FILTERS)}")
-        super().__init__(dim, power=FILTERS[filter] if power is None else power, estimator="bank", **params)
+        super().__init__(dim, power=FILTERS[filter] if power is None else power, estimator=estimator, **params)
         self.filter = filter
-        self.estimator = "targets"
         if self.variant != "ordered":
             raise ConfigError("the targets estimator trains the ordered variant only (--variant ordered)")
         if target_every < 0:
@@ -71,10 +71,7 @@ class NeuralEFTargets(NeuralEF):
 
     def setup(self, graph, sampler) -> None:
         """The whole-graph kernel, a seeded random bank and room for the targets."""
-        from ..operators import normalized_adjacency
-
-        self._kernel = normalized_adjacency(graph).astype(np.float32)  # scipy CSR
-        self._kernel_csr = None
+        self._load_kernel(graph)
         if self.target_every == 0:
             self.target_every = sampler.steps_per_epoch
         k = self.running_norm.numel()
