@@ -390,11 +390,10 @@ def run(args) -> dict:
                 timings.update(time_rounds(sampler, runs, args.warmup, args.steps))
             for name, step in runs.items():
                 references[name] = sup_name
+                if not name.startswith("supervised"):
+                    timings[name]["neuralef_estimator"] = est
                 if i == 0 or not name.startswith("supervised"):
                     memory_probe(rec, name, sampler, step, args.memory_steps)
-            for name in runs:
-                if est is not None and not name.startswith("supervised"):
-                    timings[name]["neuralef_estimator"] = est
         del runs
         objective = None
     del sampler
