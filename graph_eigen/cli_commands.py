@@ -17,7 +17,8 @@ def _fanouts(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"fanouts must be integers like 10,5 (got '{text}')") from exc
 
 
-_HELP = {"batch-size": "seeds per step; 0 = full-graph mode (every node in one batch); negative is an error",
+_HELP = {"hops": "sign encoder: propagation hops (features X, A_hat X, ..., A_hat^hops X)",
+         "batch-size": "seeds per step; 0 = full-graph mode (every node in one batch); negative is an error",
          "checkpoint-every": "steps between checkpoints (also at the end of every epoch)",
          "epochs": "passes over the seed nodes; with --resume, the new total",
          "target-every": "targets estimator: steps between target refreshes (default: once per epoch)"}
@@ -29,13 +30,16 @@ def add_parsers(sub, add_dataset_args) -> None:
     add_dataset_args(p, required=False)
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--objective", default=None, choices=["neuralef", "basis"])
-    p.add_argument("--encoder", default=None, choices=["table", "mlp", "resmlp", "sage", "gcn"])
+    p.add_argument("--encoder", default=None, choices=["table", "mlp", "resmlp", "sign", "sage", "gcn"],
+                   help="sign: an MLP on features propagated --hops times (no neighbor sampling; the "
+                        "default above 300,000 nodes)")
+    p.add_argument("--device", default=None, help="auto (CUDA when present, the default), cpu or cuda[:N]")
     p.add_argument("--dim", type=int, default=None, help="embedding dimension K")
     for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
                       ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
                       ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
                       ("refresh-every", int), ("bank-every", int), ("target-every", int), ("input-dim", int),
-                      ("feature-knn", int), ("feature-knn-weight", float)]:
+                      ("feature-knn", int), ("feature-knn-weight", float), ("hops", int)]:
         p.add_argument(f"--{name}", type=typ, default=None, help=_HELP.get(name))
     p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
     p.add_argument("--norm", default=None, choices=["none", "batch_norm", "layer_norm"])
@@ -83,11 +87,11 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--out", default="runs/demo")
 
 
-def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults from TrainConfig (or the dataset's recommended preset), overridden by flags."""
+def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = None) -> TrainConfig:
+    """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by flags."""
     from .presets import recommended_config
 
-    cfg = recommended_config(args.dataset or TrainConfig().dataset).to_dict()
+    cfg = recommended_config(args.dataset or TrainConfig().dataset, num_nodes).to_dict()
     cfg["root"] = args.root
     for key in list(cfg):
         value = getattr(args, key, None)
@@ -130,6 +134,8 @@ def _train(args: argparse.Namespace) -> int:
 
         return train_command(args, cfg)
     graph = run_graph(cfg)
+    if not args.resume:  # the defaults depend on the graph's size (presets.py)
+        cfg = train_config_from_args(args, graph.num_nodes)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
     meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)

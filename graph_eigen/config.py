@@ -50,6 +50,8 @@ class TrainConfig:
     seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
     feature_knn: int = 0  # > 0: add a kNN graph of the node features to the operator (feature_graph.py)
     feature_knn_weight: float = 1.0
+    hops: int = 2  # sign encoder: propagation hops of the features
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda[:N]; sampling stays on the CPU
 
     def validate(self) -> "TrainConfig":
         if self.dim <= 0:

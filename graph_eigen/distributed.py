@@ -380,7 +380,8 @@ def embed_sharded(ctx: DistContext, model, graph: Graph, progress: bool = False)
     graph = encoder.prepare(graph)  # the features as the encoder reads them (projected or not)
     lo, hi = shard_bounds(graph.num_nodes, ctx.world_size)[ctx.rank:ctx.rank + 2]
     if isinstance(encoder, FeatureMLP):
-        shard = types.SimpleNamespace(x=graph.x[lo:hi], num_nodes=hi - lo)
+        shard = types.SimpleNamespace(x=graph.x[lo:hi], num_nodes=hi - lo,
+                                      propagated_hops=getattr(graph, "propagated_hops", None))
         part = encoder.embed_all(shard, progress=progress and ctx.is_writer) if hi > lo else encoder.net(shard.x)
         psi = ctx.all_gather_rows(part)
     elif isinstance(encoder, GNNEncoder):

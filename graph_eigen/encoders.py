@@ -1,4 +1,5 @@
-"""Encoders mapping a batch to psi in R^k: a per-node table, MLPs on features, and GNNs."""
+"""Encoders mapping a batch to psi in R^k: a per-node table, MLPs on features, an MLP on
+features propagated once over the graph (``sign``), and GNNs."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +12,7 @@ from .errors import ConfigError
 from .graph import Graph
 from .sampling import Batch
 
-ENCODERS = ("table", "mlp", "resmlp", "sage", "gcn")
+ENCODERS = ("table", "mlp", "resmlp", "sign", "sage", "gcn")
 
 
 @dataclass
@@ -22,6 +23,7 @@ class EncoderConfig:
     norm: str = "none"  # none | batch_norm | layer_norm
     dropout: float = 0.0
     input_dim: int = 0  # > 0: project wider features to this many dimensions (truncated SVD, fixed)
+    hops: int = 2  # sign: propagation hops of the features (A_hat^0 .. A_hat^hops X)
 
 
 class Encoder(nn.Module):
@@ -29,10 +31,16 @@ class Encoder(nn.Module):
 
     inductive = True
     reads_features = True
+    reads_neighbors = False  # True: forward() needs the sampled neighborhood of the seeds
 
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
-        """psi for every node of ``graph`` (deterministic; eval mode)."""
+        """psi for every node of ``graph`` (deterministic; eval mode), on the CPU."""
         raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live (inputs are moved there, outputs come back to the CPU)."""
+        return next(self.parameters()).device
 
     def prepare(self, graph: Graph) -> Graph:
         """The graph as the encoder reads it: features projected when a projection is set."""
@@ -85,15 +93,16 @@ class TableEncoder(Encoder):
                 f"the table encoder is transductive: trained on {self.table.shape[0]} nodes, "
                 f"cannot embed a graph of {graph.num_nodes}; use an mlp or GNN encoder for new nodes"
             )
-        return self.table.detach().clone()
+        return self.table.detach().cpu().clone()
 
 
 class FeatureMLP(Encoder):
     """An MLP (optionally residual) on node features."""
 
-    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, seed: int = 0) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, seed: int = 0,
+                 copies: int = 1) -> None:
         super().__init__()
-        in_dim = self.set_projection(graph, cfg.input_dim, seed)
+        in_dim = self.set_projection(graph, cfg.input_dim, seed) * copies  # sign: hops + 1 copies
         norm = None if cfg.norm == "none" else cfg.norm
         if residual:
             self.net = ResidualMLP(in_dim, cfg.hidden, dim, cfg.layers, norm, cfg.dropout)
@@ -113,7 +122,8 @@ class FeatureMLP(Encoder):
         self.eval()
         graph = self.prepare(graph)
         starts = range(0, graph.num_nodes, chunk)
-        parts = [self.net(graph.x[s:s + chunk]) for s in tqdm(starts, disable=not progress, desc="embed")]
+        parts = [self.net(graph.x[s:s + chunk].to(self.device)).cpu()
+                 for s in tqdm(starts, disable=not progress, desc="embed")]
         return torch.cat(parts)
 
 
@@ -137,8 +147,37 @@ class ResidualMLP(nn.Module):
         return self.out(h)
 
 
+class PropagatedMLP(FeatureMLP):
+    """SIGN-style: an MLP on [X, A_hat X, ..., A_hat^hops X], propagated once per graph.
+
+    A step reads its seeds' rows only (no neighbor sampling), and export is ``hops`` sparse
+    products plus the MLP, so it scales to graphs where a GNN's sampled batches do not.
+    New nodes are embedded by propagating over the graph that holds them.
+    """
+
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, seed: int = 0) -> None:
+        if cfg.hops < 0:
+            raise ConfigError(f"hops must be >= 0, got {cfg.hops}")
+        super().__init__(graph, dim, cfg, residual=False, seed=seed, copies=cfg.hops + 1)
+        self.hops = cfg.hops
+
+    def prepare(self, graph: Graph) -> Graph:
+        """The graph with x replaced by the propagated features (computed once per graph)."""
+        if getattr(graph, "propagated_hops", None) == self.hops:
+            return graph
+        from .propagation import propagate
+
+        projected = super().prepare(graph)
+        prepared = copy.copy(projected)
+        prepared.x = torch.cat(propagate(projected, projected.x, self.hops), dim=1)
+        prepared.propagated_hops = self.hops
+        return prepared
+
+
 class GNNEncoder(Encoder):
     """GraphSAGE or GCN on the sampled subgraph; export by layer-wise full-neighborhood inference."""
+
+    reads_neighbors = True
 
     def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, kind: str, seed: int = 0) -> None:
         super().__init__()
@@ -154,14 +193,24 @@ class GNNEncoder(Encoder):
 
     @torch.no_grad()
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
-        from torch_geometric.data import Data
-        from torch_geometric.loader import NeighborLoader
+        """Layer by layer over the whole graph: one sparse product per layer, no loader.
+
+        Each layer reads every node's full neighborhood (unit edge weights, as in training), so
+        the result is that of PyG's layer-wise ``inference`` with a full-neighborhood loader.
+        """
+        from tqdm.auto import tqdm
+
+        from .propagation import csr_pointers, sparse_csr
 
         self.eval()
         graph = self.prepare(graph)
-        data = Data(x=graph.x, edge_index=graph.edge_index, num_nodes=graph.num_nodes)
-        loader = NeighborLoader(data, num_neighbors=[-1], batch_size=chunk, shuffle=False)
-        return self.net.inference(loader, progress_bar=progress)
+        n = graph.num_nodes
+        ones = torch.ones(graph.edge_index.shape[1])
+        adj_t = sparse_csr(csr_pointers(graph), graph.edge_index[1], ones, (n, n)).to(self.device)  # symmetric
+        x = graph.x.to(self.device)
+        for layer in tqdm(range(self.net.num_layers), disable=not progress, desc="embed (layers)"):
+            x = self.net.inference_per_layer(layer, x, adj_t, n)
+        return x.cpu()
 
 
 def build_encoder(name: str, graph: Graph, dim: int, cfg: EncoderConfig | None = None, seed: int = 0) -> Encoder:
@@ -182,4 +231,6 @@ def build_encoder(name: str, graph: Graph, dim: int, cfg: EncoderConfig | None =
         raise ConfigError(f"encoder '{name}' needs node features, but dataset '{graph.name}' has none; use 'table'")
     if name in ("mlp", "resmlp"):
         return FeatureMLP(graph, dim, cfg, residual=name == "resmlp", seed=seed)
+    if name == "sign":
+        return PropagatedMLP(graph, dim, cfg, seed=seed)
     return GNNEncoder(graph, dim, cfg, kind=name, seed=seed)

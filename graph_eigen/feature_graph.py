@@ -1,7 +1,8 @@
 """Attributed operator: the graph plus a k-nearest-neighbor graph of its node features.
 
 The eigenmap of A + w F, where F joins each node to its k nearest neighbors in feature space
-(cosine distance, symmetrized, unit weights), sees both the links and the feature similarity;
+(cosine similarity, symmetrized, unit weights; the search is faiss', exact up to 1e5 nodes and
+approximate above, see neighbors.py), sees both the links and the feature similarity;
 on Amazon Photo its exact eigenmap probes as well as SGC (README). Any objective trains on it
 unchanged: it is just another graph with edge weights.
 """
@@ -21,8 +22,7 @@ def with_feature_knn(graph: Graph, k: int, weight: float = 1.0) -> Graph:
 
 def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0) -> Graph:
     """``graph`` with ``weight`` x the symmetric kNN graph of its features added (weights summed)."""
-    from sklearn.neighbors import NearestNeighbors
-    from sklearn.preprocessing import normalize
+    from .neighbors import cosine_knn
 
     if graph.x is None:
         raise ConfigError(f"--feature-knn needs node features, but '{graph.name}' has none")
@@ -30,10 +30,9 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0) -> Graph:
         raise ConfigError(f"--feature-knn must lie in [1, {graph.num_nodes - 1}], got {k}")
     if not weight > 0:
         raise ConfigError(f"--feature-knn-weight must be positive, got {weight}")
-    x = normalize(graph.x.numpy().astype(np.float32))
-    _, idx = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x).kneighbors(x)
+    idx = cosine_knn(graph.x.numpy(), k)
     n = graph.num_nodes
-    rows, cols = np.repeat(np.arange(n), k), idx[:, 1:].ravel()
+    rows, cols = np.repeat(np.arange(n), k), idx.ravel()
     knn = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
     knn = (knn + knn.T).sign()
     knn.setdiag(0)

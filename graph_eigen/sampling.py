@@ -52,6 +52,15 @@ class Batch:
     def num_nodes(self) -> int:
         return int(self.n_id.numel())
 
+    def to(self, device: torch.device) -> "Batch":
+        """The batch with its tensors on ``device`` (node ids too); itself when already there."""
+        if self.n_id.device == torch.device(device):
+            return self
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Batch(n_id=move(self.n_id), num_seeds=self.num_seeds, x=move(self.x),
+                     edge_index=move(self.edge_index), op_index=move(self.op_index),
+                     op_weight=move(self.op_weight), num_anchors=self.num_anchors)
+
 
 def check_sampling(batch_size: int, fanouts: Sequence[int]) -> None:
     if not isinstance(batch_size, int) or batch_size < 0:
@@ -69,6 +78,8 @@ class BatchSampler:
     ``batch_size=0`` means full-graph mode: one batch holding every node and every edge.
     ``anchors`` (BASiS) are added to every batch, ahead of the uniformly drawn seeds.
     ``with_features=False`` leaves ``Batch.x`` empty (encoders that do not read features).
+    ``with_neighbors=False`` gives batches of the seeds alone, without sampling (encoders that
+    read only their own node, objectives that need no batch operator): no loader is built.
     """
 
     def __init__(
@@ -80,6 +91,7 @@ class BatchSampler:
         seed_nodes: Optional[torch.Tensor] = None,
         anchors: Optional[torch.Tensor] = None,
         with_features: bool = True,
+        with_neighbors: bool = True,
     ) -> None:
         check_sampling(batch_size, fanouts)
         self.graph = graph
@@ -95,6 +107,7 @@ class BatchSampler:
         self.generator = torch.Generator().manual_seed(seed)
         self._loader = None
         self.with_features = with_features and graph.x is not None
+        self.with_neighbors = with_neighbors
         self._full_batch: Optional[Batch] = None
         self._inv_sqrt_deg = torch.from_numpy(inv_sqrt_degree(graph)).float()
         # uniform sampling draws from the neighbor COUNT (equal to the degree when unweighted)
@@ -134,24 +147,34 @@ class BatchSampler:
     def sample(self, seeds: torch.Tensor) -> Batch:
         """Sample the neighborhoods of ``seeds`` (anchors prepended) with PyG's NeighborLoader."""
         seeds = torch.cat([self.anchors, seeds])
+        if not self.with_neighbors:
+            return self.seed_batch(seeds)
         loader = self._neighbor_loader()
         out = loader.collate_fn(seeds)  # input nodes are all nodes, so positions = global ids
         sub = out if loader.filter_per_worker else loader.filter_fn(out)
         b = int(sub.batch_size)
-        src, dst = sub.edge_index  # messages flow neighbor (src) -> seed (dst)
+        dst, src, sub_weight = sub.adj_t.coo()  # adj_t[target, source]: messages flow src -> dst
+        edge_index = torch.stack([src, dst])
         first_hop = dst < b
         seed_local, nbr_local = dst[first_hop], src[first_hop]
         seed_global, nbr_global = sub.n_id[seed_local], sub.n_id[nbr_local]
         count = self._neighbor_count[seed_global]
         f = self.fanouts[0]
         drawn = count if f < 0 else torch.clamp(count, max=float(f))
-        sampled_w = None if self.graph.edge_weight is None else sub.edge_weight[first_hop]
+        sampled_w = None if self.graph.edge_weight is None else sub_weight[first_hop]
         weight = self._kernel_weight(seed_global, nbr_global, sampled_w) * count / drawn
         return Batch(
-            n_id=sub.n_id, num_seeds=b, x=getattr(sub, "x", None), edge_index=sub.edge_index,
+            n_id=sub.n_id, num_seeds=b, x=getattr(sub, "x", None), edge_index=edge_index,
             op_index=torch.stack([seed_local, nbr_local]), op_weight=weight,
             num_anchors=len(self.anchors),
         )
+
+    def seed_batch(self, seeds: torch.Tensor) -> Batch:
+        """The seeds alone: their features, no edges, an empty batch operator."""
+        empty = torch.empty(2, 0, dtype=torch.long)
+        x = self.graph.x[seeds] if self.with_features else None
+        return Batch(n_id=seeds, num_seeds=len(seeds), x=x, edge_index=empty, op_index=empty,
+                     op_weight=torch.empty(0), num_anchors=len(self.anchors))
 
     def _kernel_weight(self, i: torch.Tensor, j: torch.Tensor, w_ij: Optional[torch.Tensor]) -> torch.Tensor:
         """K_ij = w_ij / sqrt(d_i d_j) with global degrees (w_ij = 1 when unweighted)."""
@@ -159,16 +182,26 @@ class BatchSampler:
         return w if w_ij is None else w * w_ij
 
     def _neighbor_loader(self):
-        """One NeighborLoader over all nodes; batches are drawn by calling its collate_fn."""
+        """One NeighborLoader over all nodes; batches are drawn by calling its collate_fn.
+
+        The loader reads the graph's CSR (``edge_index`` is symmetric and sorted by row, so its
+        CSR is the CSC the sampler needs): at 2.4M nodes that takes 0.2 s and no extra memory,
+        where building it from ``edge_index`` sorts every edge again (7.6 s, 3.7 GiB).
+        """
         if self._loader is None:
             from torch_geometric.data import Data
             from torch_geometric.loader import NeighborLoader
+            from torch_sparse import SparseTensor
 
-            x = self.graph.x if self.with_features else None  # copying features is most of a batch's cost
-            data = Data(edge_index=self.graph.edge_index, x=x, num_nodes=self.graph.num_nodes,
-                        edge_weight=self.graph.edge_weight)  # sliced to the sampled edges
+            from .propagation import csr_pointers
+
+            g = self.graph
+            x = g.x if self.with_features else None  # copying features is most of a batch's cost
+            adj_t = SparseTensor(rowptr=csr_pointers(g), col=g.edge_index[1], value=g.edge_weight,
+                                 sparse_sizes=(g.num_nodes, g.num_nodes), is_sorted=True, trust_data=True)
             with warnings.catch_warnings():  # torch-sparse is a supported backend; pyg-lib is not on PyPI
                 warnings.filterwarnings("ignore", message=".*pyg-lib.*")
-                self._loader = NeighborLoader(data, num_neighbors=self.fanouts, batch_size=1, shuffle=False,
+                self._loader = NeighborLoader(Data(adj_t=adj_t, x=x, num_nodes=g.num_nodes),
+                                              num_neighbors=self.fanouts, batch_size=1, shuffle=False,
                                               replace=True)
         return self._loader

@@ -20,6 +20,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .device import resolve_device
 from .distributed import DistContext
 from .encoders import EncoderConfig, build_encoder
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
@@ -40,7 +41,7 @@ class Model:
 
 
 def build_model(cfg: TrainConfig, graph: Graph) -> Model:
-    enc_cfg = EncoderConfig(cfg.encoder, cfg.hidden, cfg.layers, cfg.norm, cfg.dropout, cfg.input_dim)
+    enc_cfg = EncoderConfig(cfg.encoder, cfg.hidden, cfg.layers, cfg.norm, cfg.dropout, cfg.input_dim, cfg.hops)
     encoder = build_encoder(cfg.encoder, graph, cfg.dim, enc_cfg, seed=cfg.seed)
     objective = build_objective(cfg.objective, cfg.dim, **cfg.objective_params())
     return Model(cfg, encoder, objective)
@@ -131,6 +132,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     from tqdm.auto import tqdm
 
     cfg.validate()
+    device = resolve_device(cfg.device)
     dist.on_writer(lambda: check_run_dir(out, resume, overwrite))  # fail fast, before any heavy work
     if resume:  # the saved configuration wins; only the number of epochs may be extended
         dist.check_resume(out)
@@ -144,8 +146,11 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     sampler = dist.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
                                 seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
                                 anchors=model.objective.anchor_nodes(graph),
-                                with_features=model.encoder.reads_features)
+                                with_features=model.encoder.reads_features,
+                                with_neighbors=model.encoder.reads_neighbors or model.objective.needs_neighbors)
     dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
+    model.encoder.to(device)  # the encoder, the batches and the objective's state live there
+    model.objective.to(device)
     if hasattr(model.objective, "embed_all"):  # NeuralEF targets from full-graph inference
         model.objective.embed_all = lambda: model.encoder.embed_all(graph)
     steps_per_epoch = sampler.steps_per_epoch
@@ -198,9 +203,10 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
                 if i < offset:
                     continue
                 started = time.perf_counter()
+                batch = batch.to(device)
                 model.encoder.train()
                 model.objective.train()
-                if cfg.objective == "neuralef" and dist.all_true(batch.op_index.shape[1] == 0):
+                if model.objective.needs_neighbors and dist.all_true(batch.op_index.shape[1] == 0):
                     skipped += 1
                     record = {"step": step, "skipped_batch": True, "skipped_total": skipped}
                 else:

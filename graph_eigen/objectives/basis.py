@@ -74,6 +74,11 @@ class BASiS(nn.Module):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def needs_neighbors(self) -> bool:
+        """Only the ``sampled`` operator reads the batch's sampled edges."""
+        return self.batch_operator == "sampled"
+
     def anchor_nodes(self, graph: Graph) -> torch.Tensor:
         if len(self.anchors) == 0:
             self.anchors = choose_anchors(graph, self.num_anchors, self.strategy, self.seed)
@@ -99,8 +104,8 @@ class BASiS(nn.Module):
         anchor_rows = self._anchor_rows(batch)
         new_ref = phi[anchor_rows]
         if len(self.reference):
-            new_ref = apply_affine(fit_affine(new_ref, self.reference.numpy()), new_ref)
-        self.reference = torch.from_numpy(new_ref).float()
+            new_ref = apply_affine(fit_affine(new_ref, self.reference.cpu().numpy()), new_ref)
+        self.reference = torch.from_numpy(new_ref).float().to(self.reference.device)
         if self.batch_operator != "global":
             self.reference_eigenvalues.copy_(torch.from_numpy(values).float())
 
@@ -111,7 +116,7 @@ class BASiS(nn.Module):
         Rows follow the batch's local order; the ``knn`` operator covers the seeds only.
         """
         if self.batch_operator == "global":
-            return self._global_targets[batch.n_id.numpy()], self.reference_eigenvalues.numpy()
+            return self._global_targets[batch.n_id.cpu().numpy()], self.reference_eigenvalues.cpu().numpy()
         kernel = self._batch_kernel(batch)
         k = min(self.dim, kernel.shape[0] - 1)
         mu, vecs, _ = top_eigenpairs(kernel, k, seed=self.seed)
@@ -123,9 +128,9 @@ class BASiS(nn.Module):
             from ..data.knn import knn_graph
             from ..operators import normalized_adjacency
 
-            return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].numpy()))
-        ids = batch.n_id.numpy()
-        src, dst = batch.edge_index.numpy()
+            return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].cpu().numpy()))
+        ids = batch.n_id.cpu().numpy()
+        src, dst = batch.edge_index.cpu().numpy()
         inv = 1.0 / np.sqrt(np.maximum(self._graph.degree.numpy()[ids], 1e-12))
         a = sp.csr_matrix((inv[src] * inv[dst], (src, dst)), shape=(m, m))
         return a.maximum(a.T).tocsr()
@@ -138,7 +143,7 @@ class BASiS(nn.Module):
         """Aligned targets for every batch node."""
         phi, _ = self.batch_eigenvectors(batch)
         anchors = phi[self._anchor_rows(batch)]
-        ref = self.reference.numpy().astype(np.float64)
+        ref = self.reference.cpu().numpy().astype(np.float64)
         if self.ransac:
             t = fit_affine_ransac(anchors, ref, seed=self.seed + int(self.steps))
         else:
@@ -149,7 +154,7 @@ class BASiS(nn.Module):
         if self.refresh_every and int(self.steps) and int(self.steps) % self.refresh_every == 0:
             self.refresh_reference()
         b = batch.num_seeds
-        y = torch.from_numpy(self.targets(batch)[:b]).float()
+        y = torch.from_numpy(self.targets(batch)[:b]).float().to(psi.device)
         first = 0 if self.count_anchors else batch.num_anchors
         total = (psi[first:b] - y[first:]).pow(2).sum()
         rows = psi.new_tensor(float(b - first))

@@ -78,6 +78,11 @@ class NeuralEF(nn.Module):
         self.register_buffer("eigenvalues", torch.zeros(dim))
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
 
+    @property
+    def needs_neighbors(self) -> bool:
+        """The gradient estimators read the batch operator: the seeds' sampled neighbors."""
+        return True
+
     def anchor_nodes(self, graph) -> None:
         """NeuralEF needs no anchors."""
         return None
@@ -106,7 +111,7 @@ class NeuralEF(nn.Module):
 
     def _kernel_rows(self, ids: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """(K h)[ids]: the rows of the whole-graph kernel at ``ids`` times ``h``."""
-        return torch.from_numpy(self._kernel[ids.numpy()] @ h.numpy())
+        return torch.from_numpy(self._kernel[ids.cpu().numpy()] @ h.cpu().numpy()).to(h.device)
 
     def _kernel_product(self, h: torch.Tensor) -> torch.Tensor:
         """K h with the whole-graph kernel, in float32.
@@ -120,6 +125,8 @@ class NeuralEF(nn.Module):
                 k = self._kernel
                 self._kernel_csr = torch.sparse_csr_tensor(
                     torch.from_numpy(k.indptr), torch.from_numpy(k.indices), torch.from_numpy(k.data), size=k.shape)
+        if self._kernel_csr.device != h.device:
+            self._kernel_csr = self._kernel_csr.to(h.device)
         return self._kernel_csr @ h.float()
 
     def _whole_graph_operator(self, h: torch.Tensor) -> torch.Tensor:
@@ -149,9 +156,10 @@ class NeuralEF(nn.Module):
         if not full:  # H' = H + E with E on the rows ids: H'^T K H' = H^T K H + E^T K H + H^T K E + E^T K E
             old = self.bank[ids]
             delta = (rows - old).double()
-            k_rows = self._kernel[ids.numpy()]  # the seeds' rows of K, sliced once
-            k_old = torch.from_numpy(k_rows @ self.bank.numpy()).double()  # (K H)[ids]
-            k_delta = torch.from_numpy(k_rows[:, ids.numpy()] @ delta.numpy())  # (K E)[ids]
+            cpu_ids = ids.cpu().numpy()  # scipy slices: this estimator computes on the CPU
+            k_rows = self._kernel[cpu_ids]  # the seeds' rows of K, sliced once
+            k_old = torch.from_numpy(k_rows @ self.bank.cpu().numpy()).double().to(ids.device)  # (K H)[ids]
+            k_delta = torch.from_numpy(k_rows[:, cpu_ids] @ delta.cpu().numpy()).to(ids.device)  # (K E)[ids]
             cross = delta.T @ k_old
             self.bank_hmh += cross + cross.T + delta.T @ k_delta
             self.bank_sumsq += rows.double().pow(2).sum(0) - old.double().pow(2).sum(0)

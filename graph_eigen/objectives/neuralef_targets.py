@@ -69,6 +69,11 @@ class NeuralEFTargets(NeuralEF):
         self.target_every, self.source, self.seed = int(target_every), source, seed
         self.embed_all = None  # set by the training loop: the encoder's output on every node
 
+    @property
+    def needs_neighbors(self) -> bool:
+        """Targets come from whole-graph products: a batch needs its seeds only."""
+        return False
+
     def setup(self, graph, sampler) -> None:
         """The whole-graph kernel, a seeded random bank and room for the targets."""
         self._load_kernel(graph)

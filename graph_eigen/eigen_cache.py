@@ -1,0 +1,81 @@
+"""A disk cache of exact eigensolves, keyed by the graph's edges, K, the Laplacian and drop_first.
+
+At a million nodes an exact solve takes minutes; ``train`` (BASiS' global targets), ``eval`` and
+the probe's baselines would otherwise solve the same problem again in every process. The key
+hashes the graph's node count, edges and weights, so an attributed operator (``--feature-knn``)
+or an induced subgraph gets its own entry. Folder: ``eigenpairs/`` in the datasets' cache
+(``$GRAPH_EIGEN_CACHE``, default ``~/.cache/graph_eigen``); ``GRAPH_EIGEN_EIGEN_CACHE=off``
+turns it off. Graphs under
+``MIN_NODES`` nodes are solved in about a second and are not cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .graph import Graph
+
+log = logging.getLogger(__name__)
+
+MIN_NODES = 5000
+
+
+def cache_folder() -> Optional[Path]:
+    """The cache folder, or None when the cache is off."""
+    if os.environ.get("GRAPH_EIGEN_EIGEN_CACHE", "").lower() in ("off", "0", "none"):
+        return None
+    from .data import default_cache
+
+    return Path(default_cache()) / "eigenpairs"
+
+
+def graph_fingerprint(graph: Graph) -> str:
+    """A hash of the graph's node count, edges and edge weights (memoized on the graph)."""
+    cached = getattr(graph, "_fingerprint", None)
+    if cached is not None:
+        return cached
+    digest = hashlib.sha1(str(graph.num_nodes).encode())
+    digest.update(np.ascontiguousarray(graph.edge_index.numpy()).data)
+    if graph.edge_weight is not None:
+        digest.update(np.ascontiguousarray(graph.edge_weight.numpy()).data)
+    graph._fingerprint = digest.hexdigest()
+    return graph._fingerprint
+
+
+def cache_path(graph: Graph, k: int, laplacian_kind: str, drop_first: bool) -> Optional[Path]:
+    """Where the solve of this graph, K and operator lives; None when it is not cached."""
+    folder = cache_folder()
+    if folder is None or graph.num_nodes < MIN_NODES:
+        return None
+    return folder / f"{graph_fingerprint(graph)}-{laplacian_kind}-k{k}{'-drop' if drop_first else ''}.npz"
+
+
+def load_cached(path: Optional[Path]):
+    """(values, vectors, method) from the cache, or None (missing or unreadable)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            return data["values"], data["vectors"], str(data["method"])
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring the unreadable cached eigensolve %s: %s", path, exc)
+        return None
+
+
+def store(path: Optional[Path], values: np.ndarray, vectors: np.ndarray, method: str) -> None:
+    """Write a solve to the cache (atomically); a cache that cannot be written is skipped."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, values=values, vectors=vectors, method=np.array(method))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not cache the eigensolve in %s: %s", path.parent, exc)

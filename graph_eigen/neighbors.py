@@ -1,0 +1,69 @@
+"""k-nearest-neighbor search by cosine similarity with faiss: exact when small, IVF above.
+
+Up to ``EXACT_LIMIT`` points the search is exact (a flat inner-product index). Above, an
+inverted-file index (IVF-Flat, ``4 sqrt(n)`` lists trained by k-means on a sample, ``NPROBE``
+lists searched per query) returns approximate neighbors; its recall is reported by
+``benchmarks/feature_knn.py``. A point is never its own neighbor, also when another row has
+the same features (then it can sort after its duplicate, and dropping the first column
+would drop a real neighbor and keep the point itself).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+EXACT_LIMIT = 100_000
+NPROBE = 16
+TRAIN_SAMPLE = 200_000
+
+
+def cosine_knn(features: np.ndarray, k: int, seed: int = 0, exact: bool | None = None) -> np.ndarray:
+    """(n, k) ids of each row's k most cosine-similar other rows (best first)."""
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
+        raise ConfigError("the feature kNN graph needs faiss: pip install faiss-cpu") from exc
+    x = np.ascontiguousarray(features, dtype=np.float32)
+    n, d = x.shape
+    if not 1 <= k < n:
+        raise ConfigError(f"k must lie in [1, {n - 1}] for {n} points, got {k}")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    x = x / np.maximum(norms, 1e-12)  # a zero row stays zero: similarity 0 to everything
+    exact = n <= EXACT_LIMIT if exact is None else exact
+    if exact:
+        index = faiss.IndexFlatIP(d)
+    else:
+        lists = int(4 * np.sqrt(n))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, lists, faiss.METRIC_INNER_PRODUCT)
+        sample = np.random.default_rng(seed).choice(n, size=min(n, max(TRAIN_SAMPLE, 40 * lists)), replace=False)
+        index.cp.seed = seed
+        index.train(x[np.sort(sample)])
+        index.nprobe = NPROBE
+    index.add(x)
+    _, idx = index.search(x, k + 1)
+    return _drop_self(idx, k)
+
+
+def _drop_self(idx: np.ndarray, k: int) -> np.ndarray:
+    """Remove each row's own id (wherever it sorted) and the -1 of a short list; keep k."""
+    own = idx == np.arange(len(idx))[:, None]
+    missing = idx < 0
+    keep = ~(own | missing)
+    # rows where the point itself was not returned keep their first k neighbors
+    extra = keep.sum(axis=1) > k
+    keep[extra, np.argmax(np.cumsum(keep[extra], axis=1) > k, axis=1)] = False
+    counts = keep.sum(axis=1)
+    if (counts < k).any():  # too few found (an IVF list too small): repeat the best neighbor
+        log.warning("%d points got fewer than %d neighbors from the index", int((counts < k).sum()), k)
+    out = np.empty((len(idx), k), dtype=np.int64)
+    for row in np.flatnonzero(counts < k):
+        found = idx[row][keep[row]]
+        out[row] = np.resize(found if found.size else [row], k)
+    full = counts == k
+    out[full] = idx[full][keep[full]].reshape(-1, k)
+    return out
