@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset_args(p)
     p.add_argument("--dim", type=int, required=True, help="number of eigenvectors K")
     p.add_argument("--out", required=True, help="output .npy (n x K float32)")
-    p.add_argument("--method", default="auto", choices=["auto", "dense", "eigsh", "lobpcg"])
+    p.add_argument("--method", default="auto", choices=["auto", "dense", "eigsh", "lobpcg", "amg", "chebyshev"],
+                   help="eigensolver; auto: dense up to 3,000 nodes, eigsh up to 200,000, chebyshev above "
+                        "(auto solves are cached per graph, K and operator)")
+    p.add_argument("--tol", type=float, default=0.0, help="residual tolerance (0: the solver's default)")
+    p.add_argument("--device", default="auto", help="chebyshev solver: auto, cpu or cuda")
     p.add_argument("--laplacian", default="sym", choices=["sym", "rw", "unnormalized"])
     p.add_argument("--feature-knn", type=int, default=0,
                    help="add a kNN graph of the node features to the operator (as train --feature-knn)")
@@ -81,7 +85,10 @@ def _exact(args: argparse.Namespace) -> int:
 
     graph = with_feature_knn(graph, args.feature_knn, args.feature_knn_weight)
     start = time.perf_counter()
-    pairs = exact_eigenpairs(graph, args.dim, laplacian_kind=args.laplacian, method=args.method)
+    from .device import resolve_device
+
+    pairs = exact_eigenpairs(graph, args.dim, laplacian_kind=args.laplacian, method=args.method, tol=args.tol,
+                             device=resolve_device(args.device))
     seconds = time.perf_counter() - start
     save_npy(args.out, pairs.vectors.astype("float32"))
     meta = {"dataset": graph.name, "k": args.dim, "laplacian": args.laplacian, "method": pairs.method,

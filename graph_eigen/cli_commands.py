@@ -75,6 +75,7 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("run_dir")
     add_dataset_args(p, required=False)
     p.add_argument("--out", default=None, help="output .npy (default RUN_DIR/embeddings.npy)")
+    p.add_argument("--device", default="auto", help="where the encoder runs: auto, cpu or cuda")
 
     p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
     p.add_argument("run_dir")
@@ -151,7 +152,10 @@ def _embed(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig.load(args.run_dir)
     graph = run_graph(cfg, args.dataset, args.root)
+    from .device import resolve_device
+
     model = load_model(args.run_dir, graph)
+    model.encoder.to(resolve_device(args.device))
     out = args.out or str(Path(args.run_dir) / "embeddings.npy")
     print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
     return 0

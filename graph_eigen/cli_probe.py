@@ -25,6 +25,7 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--stratify", action="store_true", help="random split: draw per class")
     p.add_argument("--dims", type=int, default=None, help="use only the first DIMS columns")
     p.add_argument("--concat-features", action="store_true", help="append the raw node features")
+    p.add_argument("--device", default="auto", help="where the classifier is fit: auto, cpu or cuda")
     p.add_argument("--truncation", action="store_true", help="also probe the first 1, 2, 4, ..., K dims")
     p.add_argument("--baselines", action="store_true",
                    help="also probe raw features, a random encoder and the exact eigenmap")
@@ -72,9 +73,11 @@ def _probe(args: argparse.Namespace) -> int:
     if split is None:
         is_ogb = dataset.lower().startswith("ogbn-") or graph.name.lower().startswith("ogbn-")
         split = "official" if graph.split is not None and is_ogb else "random"
+    from .device import resolve_device
+
     kwargs = dict(split=split, train_frac=args.train_frac, val_frac=args.val_frac, seeds=args.seeds,
                   label_ratio=args.label_ratio, concat_features=args.concat_features,
-                  stratify=args.stratify)
+                  stratify=args.stratify, device=str(resolve_device(args.device)))
     result = linear_probe(emb, graph, dims=args.dims, **kwargs)
     result.update(embedding=str(emb_path), dataset=dataset)
     summary = {k: result[k] for k in ("accuracy_mean", "accuracy_std", "split", "train_size",

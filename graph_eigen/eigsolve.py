@@ -17,8 +17,9 @@ from .operators import inv_sqrt_degree, laplacian, normalized_adjacency
 log = logging.getLogger(__name__)
 
 DENSE_LIMIT = 3000  # below this many nodes a dense eigh is fastest and exact
-AMG_LIMIT = 200_000  # above this many nodes "auto" uses AMG-preconditioned LOBPCG (Lanczos is slower)
-METHODS = ("auto", "dense", "eigsh", "lobpcg", "amg")
+LARGE_LIMIT = 200_000  # above this many nodes "auto" uses Chebyshev-filtered subspace iteration
+LARGE_TOL = 1e-3  # its default residual tolerance (see docs/large_graphs.md)
+METHODS = ("auto", "dense", "eigsh", "lobpcg", "amg", "chebyshev")
 
 
 @dataclass
@@ -46,12 +47,15 @@ def sign_flip(vectors: np.ndarray) -> np.ndarray:
     return vectors * signs
 
 
-def top_eigenpairs(matrix, k: int, method: str = "auto", seed: int = 0, tol: float = 0.0):
+def top_eigenpairs(matrix, k: int, method: str = "auto", seed: int = 0, tol: float = 0.0, device: str = "cpu"):
     """The k largest eigenpairs of a symmetric matrix, in descending order of eigenvalue.
 
-    ``amg`` is for normalized kernels K only (spectrum in [-1, 1]): LOBPCG on I - K with a
-    smoothed-aggregation AMG preconditioner (pyamg), as scikit-learn's ``amg`` solver does.
-    ``tol`` is the solver's residual tolerance (0: eigsh to machine precision, 1e-8 LOBPCG).
+    ``amg`` and ``chebyshev`` are for normalized kernels K only (spectrum in [-1, 1]): LOBPCG on
+    I - K with a smoothed-aggregation AMG preconditioner (pyamg), as scikit-learn's ``amg``
+    solver does, or Chebyshev-filtered subspace iteration (chebyshev.py), the faster of the two
+    on a million-node graph. ``tol`` is the solver's residual tolerance (0: eigsh to machine
+    precision, 1e-8 LOBPCG, 1e-6 amg, ``LARGE_TOL`` chebyshev). ``device`` applies to
+    ``chebyshev`` (torch); the scipy solvers run on the CPU.
     """
     n = matrix.shape[0]
     check_dim(k, n)
@@ -69,6 +73,10 @@ def top_eigenpairs(matrix, k: int, method: str = "auto", seed: int = 0, tol: flo
         vals, vecs = spla.lobpcg(matrix, x0, largest=True, tol=tol or 1e-8, maxiter=2000)
     elif method == "amg":
         vals, vecs = _amg_lobpcg(matrix, k, seed, tol or 1e-6)
+    elif method == "chebyshev":
+        from .chebyshev import filtered_subspace_eigenpairs
+
+        vals, vecs = filtered_subspace_eigenpairs(matrix, k, tol=tol or LARGE_TOL, seed=seed, device=device)
     else:
         raise ConfigError(f"unknown eigensolver '{method}'; choose {', '.join(METHODS)}")
     order = np.argsort(-vals)
@@ -96,7 +104,7 @@ def solver_for(n: int, method: str = "auto") -> str:
     """The solver ``auto`` picks for a graph of ``n`` nodes."""
     if method != "auto":
         return method
-    return "dense" if n <= DENSE_LIMIT else "eigsh" if n <= AMG_LIMIT else "amg"
+    return "dense" if n <= DENSE_LIMIT else "eigsh" if n <= LARGE_LIMIT else "chebyshev"
 
 
 def exact_eigenpairs(
@@ -106,27 +114,33 @@ def exact_eigenpairs(
     method: str = "auto",
     drop_first: bool = False,
     seed: int = 0,
+    tol: float = 0.0,
+    device: str = "cpu",
 ) -> Eigenpairs:
     """The k eigenvectors of the chosen Laplacian with the smallest eigenvalues.
 
     For ``sym`` and ``rw`` these are the top eigenvectors of K = D^-1/2 A D^-1/2 (the random-walk
     ones are D^-1/2 times them). ``drop_first`` removes the trivial eigenvector. Signs follow
-    :func:`sign_flip`, so the result is the same on every run.
+    :func:`sign_flip`, so the result is the same on every run. ``method="auto"`` picks the solver
+    by size (:func:`solver_for`) with its default tolerance, and reads and writes the disk cache
+    of eigen_cache.py; ``tol`` is the solver's residual tolerance (0: its default); ``device``
+    is where the ``chebyshev`` solver runs.
     """
     from . import eigen_cache
 
     extra = 1 if drop_first else 0
     check_dim(k + extra, graph.num_nodes)
-    if method == "amg" and laplacian_kind == "unnormalized":
-        raise ConfigError("the 'amg' eigensolver handles the normalized Laplacians (sym, rw) only")
-    path = eigen_cache.cache_path(graph, k, laplacian_kind, drop_first) if method == "auto" else None
+    if method in ("amg", "chebyshev") and laplacian_kind == "unnormalized":
+        raise ConfigError(f"the '{method}' eigensolver handles the normalized Laplacians (sym, rw) only")
+    cacheable = method == "auto" and not tol
+    path = eigen_cache.cache_path(graph, k, laplacian_kind, drop_first) if cacheable else None
     cached = eigen_cache.load_cached(path)
     if cached is not None:
         log.info("exact eigenpairs from the cache: %s", path)
         return Eigenpairs(values=cached[0], vectors=cached[1], method=cached[2])
     if laplacian_kind in ("sym", "rw"):
         mu, vecs, used = top_eigenpairs(normalized_adjacency(graph), k + extra,
-                                        solver_for(graph.num_nodes, method), seed)
+                                        solver_for(graph.num_nodes, method), seed, tol, device)
         values = 1.0 - mu
         if laplacian_kind == "rw":
             vecs = vecs * inv_sqrt_degree(graph)[:, None]
@@ -135,7 +149,8 @@ def exact_eigenpairs(
         lap = laplacian(graph, laplacian_kind)
         shift = 2.0 * float(graph.degree.max())  # spectrum of L lies in [0, 2 * max degree]
         flipped = sp.identity(graph.num_nodes, format="csr") * shift - lap
-        mu, vecs, used = top_eigenpairs(flipped, k + extra, method, seed)
+        mu, vecs, used = top_eigenpairs(flipped, k + extra, "eigsh" if method == "auto" and
+                                        graph.num_nodes > DENSE_LIMIT else method, seed)
         values = shift - mu
     values, vecs = values[extra:], sign_flip(vecs[:, extra:])
     eigen_cache.store(path, values, vecs, used)

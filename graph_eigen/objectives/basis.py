@@ -170,4 +170,4 @@ class BASiS(nn.Module):
 
     def learned_eigenvalues(self) -> torch.Tensor:
         """The reference's eigenvalues of L_sym (BASiS learns eigenvectors, not eigenvalues)."""
-        return self.reference_eigenvalues.clone()
+        return self.reference_eigenvalues.cpu().clone()

@@ -297,8 +297,8 @@ class NeuralEF(nn.Module):
     @torch.no_grad()
     def finalize(self, psi_all: torch.Tensor) -> torch.Tensor:
         """The exported embedding: outputs divided by the running column norms."""
-        return psi_all / self.running_norm
+        return psi_all / self.running_norm.to(psi_all.device)
 
     def learned_eigenvalues(self) -> torch.Tensor:
         """Estimates of the eigenvalues of L_sym (= 1 - eigenvalues of K)."""
-        return 1.0 - self.eigenvalues
+        return 1.0 - self.eigenvalues.cpu()

@@ -41,6 +41,7 @@ from typing import Optional
 
 import torch
 
+from ..chebyshev import chebyshev_filter
 from ..errors import ConfigError
 from ..sampling import Batch
 from .neuralef import NeuralEF
@@ -125,24 +126,8 @@ class NeuralEFTargets(NeuralEF):
         return min(max(2 * theta - 1, 0.0), 0.999)
 
     def _chebyshev(self, h: torch.Tensor, a: float) -> torch.Tensor:
-        """T_p(y(K)) h with y = (2K + (1 - a) I) / (1 + a), which maps [-1, a] onto [-1, 1].
-
-        Components with eigenvalues in [-1, a] stay bounded by 1; those above a grow like
-        cosh(p acosh y), much faster with p than a power of (I + K) / 2 does. The terms are
-        rescaled every 8 steps (the recurrence is linear) so that float32 does not overflow.
-        """
-        scale_k, scale_v = 2 / (1 + a), (1 - a) / (1 + a)
-
-        def y_of(v: torch.Tensor) -> torch.Tensor:
-            return self._kernel_product(v).mul_(scale_k).add_(v, alpha=scale_v)  # in place: n x K floats
-
-        previous, current = h.float(), y_of(h)
-        for i in range(self.power - 1):
-            previous, current = current, y_of(current).mul_(2).sub_(previous)
-            if i % 8 == 7:  # |y| <= 3, so 8 terms grow by at most 7^8: far from float32's limit
-                scale = current.abs().max().clamp_min(1e-30)
-                previous, current = previous / scale, current.div_(scale)
-        return current
+        """T_p(y(K)) h, damping the eigenvalues of K in [-1, a] (chebyshev.py)."""
+        return chebyshev_filter(self._kernel_product, h.float(), self.power, a)
 
     def loss(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Mean squared distance of the seeds' outputs to their targets (summed over columns)."""
