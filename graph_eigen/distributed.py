@@ -382,7 +382,7 @@ def embed_sharded(ctx: DistContext, model, graph: Graph, progress: bool = False)
     if isinstance(encoder, FeatureMLP):
         shard = types.SimpleNamespace(x=graph.x[lo:hi], num_nodes=hi - lo,
                                       propagated_hops=getattr(graph, "propagated_hops", None))
-        part = encoder.embed_all(shard, progress=progress and ctx.is_writer) if hi > lo else encoder.net(shard.x)
+        part = encoder.embed_all(shard, progress=progress and ctx.is_writer) if hi > lo else encoder.apply_rows(shard.x)
         psi = ctx.all_gather_rows(part)
     elif isinstance(encoder, GNNEncoder):
         psi = _gnn_inference_sharded(ctx, encoder.net, graph, torch.arange(lo, hi))

@@ -113,7 +113,11 @@ class FeatureMLP(Encoder):
             self.net = MLP(channels, norm=norm, dropout=cfg.dropout)
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        return self.net(batch.x)
+        return self.apply_rows(batch.x)
+
+    def apply_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """psi of the nodes whose (prepared) feature rows are ``x``."""
+        return self.net(x)
 
     @torch.no_grad()
     def embed_all(self, graph: Graph, chunk: int = 65536, progress: bool = False) -> torch.Tensor:
@@ -122,7 +126,7 @@ class FeatureMLP(Encoder):
         self.eval()
         graph = self.prepare(graph)
         starts = range(0, graph.num_nodes, chunk)
-        parts = [self.net(graph.x[s:s + chunk].to(self.device)).cpu()
+        parts = [self.apply_rows(graph.x[s:s + chunk].to(self.device)).cpu()
                  for s in tqdm(starts, disable=not progress, desc="embed")]
         return torch.cat(parts)
 
@@ -153,6 +157,11 @@ class PropagatedMLP(FeatureMLP):
     A step reads its seeds' rows only (no neighbor sampling), and export is ``hops`` sparse
     products plus the MLP, so it scales to graphs where a GNN's sampled batches do not.
     New nodes are embedded by propagating over the graph that holds them.
+
+    The output is the MLP's times sqrt(d_i / mean d): the eigenvectors of K = D^-1/2 A D^-1/2
+    are D^1/2 times those of the random walk D^-1 A, which are smooth over the graph (constant
+    on the blocks of a block model) and so within reach of a function of propagated features,
+    whereas the degree factor is not. The factor rides along as the last column of x.
     """
 
     def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, seed: int = 0) -> None:
@@ -160,6 +169,9 @@ class PropagatedMLP(FeatureMLP):
             raise ConfigError(f"hops must be >= 0, got {cfg.hops}")
         super().__init__(graph, dim, cfg, residual=False, seed=seed, copies=cfg.hops + 1)
         self.hops = cfg.hops
+
+    def apply_rows(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x[:, :-1]) * x[:, -1:]
 
     def prepare(self, graph: Graph) -> Graph:
         """The graph with x replaced by the propagated features (computed once per graph)."""
@@ -169,7 +181,9 @@ class PropagatedMLP(FeatureMLP):
 
         projected = super().prepare(graph)
         prepared = copy.copy(projected)
-        prepared.x = torch.cat(propagate(projected, projected.x, self.hops), dim=1)
+        degree = graph.degree.float()
+        scale = (degree / degree.mean().clamp_min(1e-12)).sqrt()[:, None]
+        prepared.x = torch.cat(propagate(projected, projected.x, self.hops) + [scale], dim=1)
         prepared.propagated_hops = self.hops
         return prepared
 

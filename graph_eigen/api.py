@@ -1,0 +1,157 @@
+"""The Python entry point: an estimator in scikit-learn's style.
+
+    from graph_eigen import GraphEigen, load_dataset
+    graph = load_dataset("Photo", root="data/")
+    model = GraphEigen(dim=32, epochs=10).fit(graph)
+    model.embedding_            # one row per node of the training graph
+    model.transform(new_graph)  # any graph with the same features: new nodes too
+
+Parameters left at ``None`` take the library's defaults for the graph's size (presets.py),
+the same the CLI uses. ``fit`` trains in a run folder (``run_dir``, or a temporary one) in the
+format the CLI writes, so ``save``/``load`` and ``graph-eigen embed/eval/probe`` interoperate.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from .config import TrainConfig
+from .errors import CheckpointError, ConfigError
+from .graph import Graph
+
+SAVED_FILES = ("config.json", "checkpoint.pt", "embeddings.npy", "embeddings.npy.json")
+
+
+def as_graph(data: Any, features: Any = None, name: str = "graph") -> Graph:
+    """A :class:`Graph` from a Graph, a torch_geometric ``Data``, or a scipy sparse adjacency
+    (with ``features``, an n x F array, optional)."""
+    import scipy.sparse as sp
+
+    if isinstance(data, Graph):
+        if features is not None:
+            raise ConfigError("features are given with a Graph, which holds its own")
+        return data
+    if sp.issparse(data):
+        coo = sp.coo_matrix(data)
+        if coo.shape[0] != coo.shape[1]:
+            raise ConfigError(f"the adjacency must be square, got shape {coo.shape}")
+        weights = None if np.all(coo.data == 1) else coo.data
+        return Graph.from_edges(np.vstack([coo.row, coo.col]), num_nodes=coo.shape[0], x=features,
+                                edge_weight=weights, name=name)
+    if hasattr(data, "edge_index") and hasattr(data, "num_nodes"):  # torch_geometric.data.Data
+        return Graph.from_edges(data.edge_index, num_nodes=data.num_nodes,
+                                x=getattr(data, "x", None) if features is None else features,
+                                y=getattr(data, "y", None), edge_weight=getattr(data, "edge_weight", None),
+                                name=name)
+    raise ConfigError(f"expected a Graph, a torch_geometric Data or a scipy sparse adjacency, "
+                      f"got {type(data).__name__}")
+
+
+class GraphEigen:
+    """Laplacian eigenmaps learned by a neural encoder, with out-of-sample ``transform``.
+
+    Learned state: ``embedding_`` (n x dim, the training graph's nodes), ``eigenvalues_``
+    (of L_sym, as learned), ``config_`` (the full configuration) and ``run_dir_``.
+    """
+
+    def __init__(self, dim: Optional[int] = None, objective: Optional[str] = None,
+                 encoder: Optional[str] = None, epochs: Optional[int] = None, lr: Optional[float] = None,
+                 batch_size: Optional[int] = None, seed: int = 0, device: str = "auto",
+                 options: Optional[dict] = None, run_dir: Optional[str] = None, progress: bool = False) -> None:
+        self.dim, self.objective, self.encoder, self.epochs = dim, objective, encoder, epochs
+        self.lr, self.batch_size, self.seed, self.device = lr, batch_size, seed, device
+        self.options, self.run_dir, self.progress = options, run_dir, progress
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in ("dim", "objective", "encoder", "epochs", "lr",
+                                                        "batch_size", "seed", "device", "options",
+                                                        "run_dir", "progress")}
+
+    def set_params(self, **params) -> "GraphEigen":
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ConfigError(f"unknown parameter '{name}'")
+            setattr(self, name, value)
+        return self
+
+    def fit(self, graph: Any, features: Any = None) -> "GraphEigen":
+        """Train on ``graph`` (see :func:`as_graph`); returns self."""
+        from .embed import export_embeddings
+        from .train import train
+
+        graph = as_graph(graph, features)
+        cfg = self._config(graph)
+        run = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="graph-eigen-"))
+        model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
+        export_embeddings(model, graph, run / "embeddings.npy", run_dir=run)
+        self.model_, self.config_, self.run_dir_ = model, cfg, run
+        self.embedding_ = np.load(run / "embeddings.npy")
+        self.eigenvalues_ = model.objective.learned_eigenvalues().numpy()
+        return self
+
+    def transform(self, graph: Any, features: Any = None) -> np.ndarray:
+        """The embedding of every node of ``graph`` (n x dim float32) with the trained encoder."""
+        from .embed import embed_graph
+        from .train import load_model
+
+        self._check_fitted()
+        graph = as_graph(graph, features)
+        if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
+            self.model_ = load_model(self.run_dir_, graph)
+        return embed_graph(self.model_, graph)
+
+    def fit_transform(self, graph: Any, features: Any = None) -> np.ndarray:
+        return self.fit(graph, features).embedding_
+
+    def save(self, folder: str | Path) -> Path:
+        """Copy the run folder's model files to ``folder`` (the CLI's run-folder format)."""
+        self._check_fitted()
+        folder = Path(folder)
+        if folder.resolve() == Path(self.run_dir_).resolve():
+            return folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in SAVED_FILES:
+            if (Path(self.run_dir_) / name).is_file():
+                shutil.copy2(Path(self.run_dir_) / name, folder / name)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "GraphEigen":
+        """An estimator from a run folder written by ``save`` or by ``graph-eigen train``."""
+        from .checkpoint import load_checkpoint
+
+        folder = Path(folder)
+        cfg = TrainConfig.load(folder)
+        load_checkpoint(folder)  # refuse a missing or damaged checkpoint now, not at transform
+        est = cls(dim=cfg.dim, objective=cfg.objective, encoder=cfg.encoder, epochs=cfg.epochs, lr=cfg.lr,
+                  batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device)
+        est.config_, est.run_dir_, est.model_ = cfg, folder, None
+        emb = folder / "embeddings.npy"
+        est.embedding_ = np.load(emb) if emb.is_file() else None
+        return est
+
+    # ------------------------------------------------------------------ helpers
+    def _config(self, graph: Graph) -> TrainConfig:
+        from .presets import recommended_config
+
+        cfg = recommended_config(graph.name, graph.num_nodes).to_dict()
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(self.options or {}) - known
+        if unknown:
+            raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; see TrainConfig")
+        cfg.update(self.options or {})
+        for name in ("dim", "objective", "encoder", "epochs", "lr", "batch_size"):
+            if getattr(self, name) is not None:
+                cfg[name] = getattr(self, name)
+        cfg.update(seed=self.seed, device=self.device, dataset=graph.name)
+        return TrainConfig.from_dict(cfg).validate()
+
+    def _check_fitted(self) -> None:
+        if getattr(self, "run_dir_", None) is None:
+            raise CheckpointError("this GraphEigen is not fitted yet: call fit(graph) or GraphEigen.load(folder)")
