@@ -170,3 +170,21 @@ def test_basis_knn_operator_with_paper_kernel_and_ransac_trains(tmp_path):
     assert float(model.objective.reference_scale[0]) == pytest.approx(10.0)
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 3 and all(np.isfinite(json.loads(x)["loss"]) for x in lines)
+
+
+def test_report_names_both_distances():
+    from graph_eigen.eigsolve import exact_eigenpairs
+    from graph_eigen.evaluate.report import spectral_report
+
+    pts = two_blobs(40)
+    g = knn_graph(pts, labels=np.repeat([0, 1], 40), kernel="basis", k=6, local_scale_neighbor=4)
+    exact = exact_eigenpairs(g, 3).vectors
+    nodes = np.arange(0, 80, 3)
+    report = spectral_report(exact, g, nodes=nodes)
+    assert report["d_G"] == pytest.approx(0.0, abs=1e-8)
+    assert report["d_G_paper_formula"] == pytest.approx(
+        grassmann_paper_formula(exact[nodes], exact[nodes]), abs=1e-12)
+    assert "not a distance" in report["d_G_paper_formula_note"]
+    from graph_eigen.evaluate.cluster import kmeans_scores
+
+    assert report["clustering_learned_on_nodes"] == kmeans_scores(exact[nodes], g.y.numpy()[nodes])
