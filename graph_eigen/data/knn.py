@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import ConfigError, DatasetNotFoundError, InvalidGraphError
 from ..graph import Graph
@@ -103,14 +104,12 @@ def knn_graph(
         return Graph.from_edges(
             np.vstack([rows, cols]), num_nodes=n, x=x, y=labels, edge_weight=w, name=name
         )
-    import scipy.sparse as sp
-
     a = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
     a = ((a + a.T) / 2).tocoo()
     off = a.row != a.col
     return Graph.from_edges(
         np.vstack([a.row[off], a.col[off]]), num_nodes=n, x=x, y=labels, edge_weight=a.data[off],
-        name=name, self_loop=_diagonal(a, n),
+        name=name, self_loop=a.diagonal(),
     )
 
 
@@ -178,11 +177,6 @@ def load_mnist_siamese(root: Optional[Union[str, os.PathLike]], spec: str = "") 
 
 
 # ---------------------------------------------------------------------- helpers
-def _diagonal(a, n: int) -> np.ndarray:
-    """The diagonal of a sparse (n x n) matrix as a dense float64 vector."""
-    return np.asarray(a.tocsr().diagonal(), dtype=np.float64).reshape(n)
-
-
 def _parse_knn_spec(spec: str, dataset: str = "mnist-knn") -> dict:
     aliases = {"k": "k", "local_scale_neighbor": "local_scale_neighbor",
                "scale": "local_scale_neighbor", "kernel": "kernel"}
