@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BASiS's own setting on mnist-knn (K=10): BASiS (kNN graph rebuilt over each batch of 512 =
+# The pixel graph mnist-knn (K=10; not the BASiS paper's setting, see docs/basis.md): BASiS (kNN graph rebuilt over each batch of 512 =
 # 128 anchors + 384 seeds) and NeuralEF, both with an MLP on the pixels; eval.json has d_G,
 # d_perp and KMeans NMI/ACC of the learned and of the exact eigenvectors.
 # Usage: bash benchmarks/mnist_figures.sh [DATA_ROOT]

@@ -59,7 +59,13 @@ def add_parsers(sub, add_dataset_args) -> None:
                         "(p = 256)")
     p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
     p.add_argument("--batch-operator", default=None)
-    p.add_argument("--ransac", action="store_true", default=None)
+    p.add_argument("--ransac", action="store_true", default=None,
+                   help="BASiS: align through the anchors with RANSAC (default: least squares)")
+    p.add_argument("--ransac-threshold", type=float, default=None,
+                   help="BASiS --ransac: inlier when the residual row's L2 norm is below this, on unit-norm "
+                        "eigenvector columns (default 0.1, as the original)")
+    p.add_argument("--knn-kernel", default=None, choices=["self-tuning", "basis"],
+                   help="BASiS --batch-operator knn: the batch graph's kernel (basis: the paper's; docs/basis.md)")
     p.add_argument("--train-nodes", default=None, help=".npy of node ids: train on their induced subgraph")
     p.add_argument("--seed-nodes", default=None,
                    help=".npy of node ids: draw seeds only from them, on the whole graph's operator "
@@ -187,7 +193,7 @@ def _eval(args: argparse.Namespace) -> int:
     if sidecar.is_file():
         report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
     save_json(run / "eval.json", report)
-    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_perp")}))
+    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp")}))
     return 0
 
 

@@ -45,6 +45,8 @@ class TrainConfig:
     anchor_strategy: str = "uniform"
     batch_operator: str = "global"
     ransac: bool = False
+    ransac_threshold: float = 0.1  # inlier: residual row norm < this, on unit-norm eigenvector columns
+    knn_kernel: str = "self-tuning"  # the knn batch operator's kernel: self-tuning | basis (data/knn.py)
     refresh_every: int = 0
     train_nodes: Optional[str] = None  # npy file of node ids to train on (induced subgraph)
     seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
@@ -72,6 +74,10 @@ class TrainConfig:
             raise ConfigError(f"--seed-nodes with the NeuralEF {self.estimator} estimator: its bank would never "
                               f"hold the other nodes' outputs; use --target-source inference with --estimator targets, "
                               f"--estimator running, or --objective basis")
+        if not (isinstance(self.ransac_threshold, (int, float)) and self.ransac_threshold > 0):
+            raise ConfigError(f"--ransac-threshold must be a positive number, got {self.ransac_threshold!r}")
+        if self.knn_kernel not in ("self-tuning", "basis"):
+            raise ConfigError(f"unknown --knn-kernel '{self.knn_kernel}'; choose self-tuning or basis")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self
@@ -88,6 +94,7 @@ class TrainConfig:
             return params if self.power is None else {**params, "power": self.power}
         return {"anchors": self.anchors, "anchor_strategy": self.anchor_strategy,
                 "batch_operator": self.batch_operator, "ransac": self.ransac,
+                "ransac_threshold": self.ransac_threshold, "knn_kernel": self.knn_kernel,
                 "refresh_every": self.refresh_every, "seed": self.seed}
 
     def to_dict(self) -> dict:

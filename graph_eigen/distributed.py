@@ -339,6 +339,7 @@ def _setup_basis(ctx: DistContext, objective, graph: Graph, sampler: ShardedBatc
         objective.reference = ctx.broadcast_tensor(objective.reference if ctx.rank == 0 else None)
         objective.reference_eigenvalues.copy_(ctx.broadcast_tensor(
             objective.reference_eigenvalues if ctx.rank == 0 else None))
+        objective.reference_scale.copy_(ctx.broadcast_tensor(objective.reference_scale if ctx.rank == 0 else None))
 
     if ctx.rank == 0:
         objective.setup(graph, ref_sampler)  # the global solve and the first reference
@@ -353,6 +354,7 @@ def _setup_basis(ctx: DistContext, objective, graph: Graph, sampler: ShardedBatc
     objective.reference = ctx.broadcast_tensor(objective.reference if ctx.rank == 0 else None)
     objective.reference_eigenvalues.copy_(ctx.broadcast_tensor(
         objective.reference_eigenvalues if ctx.rank == 0 else None))
+    objective.reference_scale.copy_(ctx.broadcast_tensor(objective.reference_scale if ctx.rank == 0 else None))
     objective.count_anchors = ctx.rank == 0  # every rank's batch holds the anchors; count them once
 
 

@@ -39,4 +39,4 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0) -> Graph:
     combined = (graph.adjacency() + weight * knn).tocoo()
     return Graph.from_edges(np.vstack([combined.row, combined.col]), num_nodes=n, x=graph.x, y=graph.y,
                             edge_weight=combined.data, split=graph.split,
-                            name=graph.name)
+                            name=graph.name, self_loop=graph.self_loop)

@@ -20,7 +20,9 @@ class Graph:
 
     Build it with :meth:`Graph.from_edges`, which validates and cleans the input. After that:
     ``edge_index`` holds both directions of every undirected edge, sorted by (row, col), without
-    duplicates or self-loops; ``degree`` holds the GLOBAL (weighted) degrees.
+    duplicates or self-loops; ``degree`` holds the GLOBAL (weighted) degrees. ``self_loop``
+    (optional, one weight per node) is a diagonal of the adjacency kept apart from the edges:
+    it counts in ``degree`` and :meth:`adjacency` (BASiS's kNN kernel keeps w_ii = 1).
     """
 
     edge_index: torch.Tensor
@@ -30,6 +32,7 @@ class Graph:
     edge_weight: Optional[torch.Tensor] = None
     split: Optional[dict[str, torch.Tensor]] = None
     name: str = "graph"
+    self_loop: Optional[torch.Tensor] = None
     degree: torch.Tensor = field(init=False)
     num_components: int = field(init=False)
     component: np.ndarray = field(init=False, repr=False)
@@ -38,7 +41,10 @@ class Graph:
     def __post_init__(self) -> None:
         row = self.edge_index[0].numpy()
         w = np.ones(row.shape[0]) if self.edge_weight is None else self.edge_weight.double().numpy()
-        self.degree = torch.from_numpy(np.bincount(row, weights=w, minlength=self.num_nodes))
+        degree = np.bincount(row, weights=w, minlength=self.num_nodes)
+        if self.self_loop is not None:
+            degree = degree + self.self_loop.double().numpy()
+        self.degree = torch.from_numpy(degree)
         self.num_components, self.component = connected_components(self.adjacency(), directed=False)
         sizes = np.bincount(self.component)
         self.largest_component = torch.from_numpy(np.flatnonzero(self.component == sizes.argmax()))
@@ -54,12 +60,14 @@ class Graph:
         edge_weight=None,
         split: Optional[dict] = None,
         name: str = "graph",
+        self_loop=None,
     ) -> "Graph":
         """Validate and clean raw input into a Graph.
 
         ``edge_index`` is a (2, E) integer array of node ids in ``[0, num_nodes)``; it is
         symmetrized, self-loops are dropped and duplicates merged (weights: the maximum).
         ``x`` must be finite, ``y`` must have one entry per node (``-1`` = unlabeled).
+        ``self_loop``: optional non-negative weight per node, kept as the adjacency's diagonal.
         """
         ei = _as_edge_index(edge_index)
         if num_nodes is None:
@@ -100,6 +108,7 @@ class Graph:
             edge_weight=None if clean_w is None else torch.from_numpy(clean_w.astype(np.float32)),
             split=_check_split(split, num_nodes),
             name=name,
+            self_loop=_check_self_loop(self_loop, num_nodes),
         )
 
     # ------------------------------------------------------------------ views
@@ -122,7 +131,10 @@ class Graph:
         """The symmetric (weighted) adjacency matrix as scipy CSR, float64."""
         ei = self.edge_index.numpy()
         w = np.ones(ei.shape[1]) if self.edge_weight is None else self.edge_weight.double().numpy()
-        return sp.csr_matrix((w, (ei[0], ei[1])), shape=(self.num_nodes, self.num_nodes))
+        a = sp.csr_matrix((w, (ei[0], ei[1])), shape=(self.num_nodes, self.num_nodes))
+        if self.self_loop is not None:
+            a = (a + sp.diags(self.self_loop.double().numpy())).tocsr()
+        return a
 
     def subgraph(self, nodes) -> "Graph":
         """The subgraph induced by ``nodes`` (renumbered 0..len-1 in the given order)."""
@@ -138,6 +150,7 @@ class Graph:
             y=None if self.y is None else self.y[nodes],
             edge_weight=None if self.edge_weight is None else self.edge_weight[keep],
             name=f"{self.name}[subgraph]",
+            self_loop=None if self.self_loop is None else self.self_loop[nodes],
         )
 
     def summary(self) -> dict:
@@ -151,6 +164,7 @@ class Graph:
             "components": int(self.num_components),
             "largest_component_nodes": int(len(self.largest_component)),
             "weighted": self.edge_weight is not None,
+            "self_loops": self.self_loop is not None,
             "split": None if self.split is None else {k: int(len(v)) for k, v in self.split.items()},
         }
 
@@ -184,6 +198,17 @@ def _symmetrize(ei: np.ndarray, w: Optional[np.ndarray], n: int):
     coo = a.tocoo()
     out = np.vstack([coo.row.astype(np.int64), coo.col.astype(np.int64)])
     return out, (None if w is None else coo.data.astype(np.float64))
+
+
+def _check_self_loop(w, n: int) -> Optional[torch.Tensor]:
+    if w is None:
+        return None
+    w = np.asarray(w.detach().cpu().numpy() if isinstance(w, torch.Tensor) else w, dtype=np.float64)
+    if w.shape != (n,):
+        raise InvalidGraphError(f"self_loop must hold one weight per node, shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise InvalidGraphError("self_loop weights must be finite and non-negative")
+    return torch.from_numpy(w.astype(np.float32))
 
 
 def _check_features(x, n: int) -> Optional[torch.Tensor]:

@@ -137,10 +137,12 @@ class BatchSampler:
         if self._full_batch is None:
             g = self.graph
             ei = g.edge_index
+            all_nodes = torch.arange(g.num_nodes)
+            op_index, op_weight = self._with_self_loops(
+                torch.stack([ei[1], ei[0]]), self._kernel_weight(ei[1], ei[0], g.edge_weight), all_nodes, all_nodes)
             self._full_batch = Batch(
-                n_id=torch.arange(g.num_nodes), num_seeds=g.num_nodes, x=g.x if self.with_features else None, edge_index=ei,
-                op_index=torch.stack([ei[1], ei[0]]), op_weight=self._kernel_weight(ei[1], ei[0], g.edge_weight),
-                num_anchors=len(self.anchors),
+                n_id=all_nodes, num_seeds=g.num_nodes, x=g.x if self.with_features else None, edge_index=ei,
+                op_index=op_index, op_weight=op_weight, num_anchors=len(self.anchors),
             )
         return self._full_batch
 
@@ -163,10 +165,11 @@ class BatchSampler:
         drawn = count if f < 0 else torch.clamp(count, max=float(f))
         sampled_w = None if self.graph.edge_weight is None else sub_weight[first_hop]
         weight = self._kernel_weight(seed_global, nbr_global, sampled_w) * count / drawn
+        op_index, op_weight = self._with_self_loops(torch.stack([seed_local, nbr_local]), weight,
+                                                    torch.arange(b), sub.n_id[:b])
         return Batch(
             n_id=sub.n_id, num_seeds=b, x=getattr(sub, "x", None), edge_index=edge_index,
-            op_index=torch.stack([seed_local, nbr_local]), op_weight=weight,
-            num_anchors=len(self.anchors),
+            op_index=op_index, op_weight=op_weight, num_anchors=len(self.anchors),
         )
 
     def seed_batch(self, seeds: torch.Tensor) -> Batch:
@@ -175,6 +178,14 @@ class BatchSampler:
         x = self.graph.x[seeds] if self.with_features else None
         return Batch(n_id=seeds, num_seeds=len(seeds), x=x, edge_index=empty, op_index=empty,
                      op_weight=torch.empty(0), num_anchors=len(self.anchors))
+
+    def _with_self_loops(self, op_index: torch.Tensor, op_weight: torch.Tensor, local: torch.Tensor,
+                         global_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append the kernel's diagonal K_ii = w_ii / d_i for the seeds when the graph keeps self-loops."""
+        if self.graph.self_loop is None:
+            return op_index, op_weight
+        w = self._kernel_weight(global_ids, global_ids, self.graph.self_loop[global_ids])
+        return torch.cat([op_index, torch.stack([local, local])], dim=1), torch.cat([op_weight, w.to(op_weight.dtype)])
 
     def _kernel_weight(self, i: torch.Tensor, j: torch.Tensor, w_ij: Optional[torch.Tensor]) -> torch.Tensor:
         """K_ij = w_ij / sqrt(d_i d_j) with global degrees (w_ij = 1 when unweighted)."""

@@ -5,7 +5,8 @@ Names (case-insensitive where they are words):
 - PyG datasets read from a local root in PyG's raw layout: ``Cora``, ``CiteSeer``, ``PubMed``,
   ``Photo``, ``Computers``, ``CS``, ``Physics``, ``DBLP``, ``Actor``;
 - OGB node datasets: ``ogbn-arxiv``, ``ogbn-products``, any ``ogbn-*``;
-- ``mnist-knn`` (kNN affinity graph of the MNIST test images, as BASiS builds it);
+- ``mnist-knn`` (kNN affinity graph of the MNIST test images' pixels);
+- ``mnist-siamese`` (the BASiS paper's MNIST graph: its kernel over 16-dim Siamese codes);
 - ``sbm:n=10000,classes=10,avg_degree=20,features=100,seed=0`` (synthetic DC-SBM);
 - ``file:PATH`` (an edge list in CSV or npz, with optional features and labels).
 """
@@ -34,7 +35,7 @@ def default_cache() -> str:
 
 def dataset_names() -> list[str]:
     """The names the registry knows (patterns shown with a placeholder)."""
-    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "sbm:key=value,...", "file:PATH"]
+    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "mnist-siamese", "sbm:key=value,...", "file:PATH"]
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Graph:
@@ -58,6 +59,10 @@ def load_dataset(name: str, root: Optional[str] = None) -> Graph:
         from .knn import load_mnist_knn
 
         return load_mnist_knn(root, spec=name.partition(":")[2])
+    if lowered == "mnist-siamese" or lowered.startswith("mnist-siamese:"):
+        from .knn import load_mnist_siamese
+
+        return load_mnist_siamese(root, spec=name.partition(":")[2])
     if lowered.startswith("sbm:") or lowered == "sbm":
         from .synthetic import load_sbm
 

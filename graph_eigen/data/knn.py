@@ -1,18 +1,25 @@
-"""kNN affinity graphs (as BASiS / SpectralNet build them) and the ``mnist-knn`` dataset.
+"""kNN affinity graphs (as BASiS / SpectralNet build them), ``mnist-knn`` and ``mnist-siamese``.
 
-Affinity: each point is joined to its ``k`` nearest neighbors, where — as in the SpectralNet
-code that BASiS reuses — the point itself counts as the first of the ``k`` (so it gets
-``k - 1`` other neighbors; the self-loop is dropped). Weights use the self-tuning local scale
-of Zelnik-Manor & Perona::
+Neighbors: each point is joined to its ``k`` nearest neighbors, where — as in the SpectralNet
+and BASiS code — the point itself counts as the first of the ``k`` (so it gets ``k - 1``
+other neighbors). ``sigma_i`` is the distance from ``x_i`` to its ``local_scale_neighbor``-th
+neighbor, counted the same way (the point itself is the 1st). Two kernels (``kernel=``):
 
-    w_ij = exp(-||x_i - x_j||^2 / (sigma_i * sigma_j))
+- ``self-tuning`` (the default; Zelnik-Manor & Perona)::
 
-with ``sigma_i`` the distance from ``x_i`` to its ``local_scale_neighbor``-th neighbor, counted
-the same way (the point itself is the 1st). SpectralNet uses ``2 * sigma_i^2`` in place of
-``sigma_i * sigma_j`` and averages ``W`` with its transpose; here the graph is symmetrized by
-:meth:`Graph.from_edges`, which keeps the larger of ``w_ij`` and ``w_ji`` (equal here except
-for non-mutual neighbors, which keep their weight). Weights are floored at ``MIN_WEIGHT`` so
-that no kNN edge underflows to zero and vanishes.
+      w_ij = exp(-||x_i - x_j||^2 / (sigma_i * sigma_j))
+
+  the self-loop is dropped and the graph symmetrized by :meth:`Graph.from_edges`, which keeps
+  the larger of ``w_ij`` and ``w_ji`` (equal here except for non-mutual neighbors).
+- ``basis`` (the BASiS paper's kernel, as its official code builds it)::
+
+      w_ij = exp(-(||x_i - x_j|| / sigma_i)^2),   W <- (W + W^T) / 2
+
+  the self-loop w_ii = 1 is kept (as ``Graph.self_loop``, so it counts in the degree), and a
+  non-mutual neighbor gets half its weight. The paper's setting is ``BASIS_KNN``: k = 10 and
+  sigma_i the distance to the 7th *other* neighbor, i.e. ``local_scale_neighbor = 8``.
+
+Weights are floored at ``MIN_WEIGHT`` so that no kNN edge underflows to zero and vanishes.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import ConfigError, DatasetNotFoundError, InvalidGraphError
 from ..graph import Graph
@@ -31,6 +39,10 @@ from ..graph import Graph
 log = logging.getLogger(__name__)
 
 MIN_WEIGHT = 1e-12
+KNN_KERNELS = ("self-tuning", "basis")
+# the BASiS paper's graph: 10 neighbors counting the point, sigma_i = distance to the 7th other one
+BASIS_KNN = {"k": 10, "local_scale_neighbor": 8, "kernel": "basis"}
+MNIST_SIAMESE_FILE = os.path.join("MNIST-siamese", "mnist_test_siamese.npz")
 MNIST_DIR = os.path.join("MNIST-test", "raw")
 MNIST_IMAGES = "t10k-images-idx3-ubyte"
 MNIST_LABELS = "t10k-labels-idx1-ubyte"
@@ -45,11 +57,13 @@ def knn_graph(
     labels: Optional[np.ndarray] = None,
     name: str = "knn",
     n_jobs: Optional[int] = None,
+    kernel: str = "self-tuning",
 ) -> Graph:
     """The symmetric Gaussian kNN affinity graph of the rows of ``features`` (see module doc).
 
     ``k`` and ``local_scale_neighbor`` count the point itself as its own first neighbor, so
-    ``2 <= local_scale_neighbor <= k``. The features (and ``labels``) are kept on the graph.
+    ``2 <= local_scale_neighbor <= k``. ``kernel``: ``self-tuning`` or ``basis``. The features
+    (and ``labels``) are kept on the graph.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -67,6 +81,8 @@ def knn_graph(
             f"knn: 'local_scale_neighbor' must be an integer in [2, k={k}], "
             f"got {local_scale_neighbor!r}"
         )
+    if kernel not in KNN_KERNELS:
+        raise ConfigError(f"knn: unknown kernel {kernel!r}; choose {' or '.join(KNN_KERNELS)}")
     nn = NearestNeighbors(n_neighbors=k, n_jobs=n_jobs).fit(x)
     dist, idx = nn.kneighbors(x)  # (n, k), ascending; column 0 is (normally) the point itself
     dist = dist.astype(np.float64)
@@ -77,11 +93,23 @@ def knn_graph(
     sigma = np.maximum(sigma, floor)
     rows = np.repeat(np.arange(n, dtype=np.int64), k)
     cols = idx.reshape(-1).astype(np.int64)
-    w = np.exp(-(dist.reshape(-1) ** 2) / (sigma[rows] * sigma[cols]))
+    if kernel == "basis":
+        w = np.exp(-((dist.reshape(-1) / sigma[rows]) ** 2))
+    else:
+        w = np.exp(-(dist.reshape(-1) ** 2) / (sigma[rows] * sigma[cols]))
     np.maximum(w, MIN_WEIGHT, out=w)
-    log.info("knn: %d points, k=%d, local scale from neighbor %d", n, k, local_scale_neighbor)
+    log.info("knn: %d points, k=%d, local scale from neighbor %d, %s kernel", n, k,
+             local_scale_neighbor, kernel)
+    if kernel == "self-tuning":
+        return Graph.from_edges(
+            np.vstack([rows, cols]), num_nodes=n, x=x, y=labels, edge_weight=w, name=name
+        )
+    a = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
+    a = ((a + a.T) / 2).tocoo()
+    off = a.row != a.col
     return Graph.from_edges(
-        np.vstack([rows, cols]), num_nodes=n, x=x, y=labels, edge_weight=w, name=name
+        np.vstack([a.row[off], a.col[off]]), num_nodes=n, x=x, y=labels, edge_weight=a.data[off],
+        name=name, self_loop=a.diagonal(),
     )
 
 
@@ -121,10 +149,37 @@ def load_mnist_knn(root: Optional[Union[str, os.PathLike]], spec: str = "") -> G
     return knn_graph(x, labels=y, name="mnist-knn", **options)
 
 
+def load_mnist_siamese(root: Optional[Union[str, os.PathLike]], spec: str = "") -> Graph:
+    """The ``mnist-siamese`` dataset: the BASiS paper's MNIST graph.
+
+    The 16-dimensional Siamese-network codes of the 10,000 MNIST test images
+    (``<root>/MNIST-siamese/mnist_test_siamese.npz``: ``x`` float32 (n, 16), ``y`` int64),
+    joined by the paper's kernel (``BASIS_KNN``: k = 10, sigma_i the 7th other neighbor, self-loop
+    kept, ``(W + W^T) / 2``). ``spec`` may override ``k``, ``scale`` and ``kernel``.
+    """
+    if root is None:
+        raise DatasetNotFoundError(
+            "mnist-siamese needs a data root: pass --root pointing at a folder that holds "
+            f"{MNIST_SIAMESE_FILE} (nothing is downloaded)"
+        )
+    path = Path(root) / MNIST_SIAMESE_FILE
+    if not path.is_file():
+        raise DatasetNotFoundError(f"mnist-siamese: file {path} not found")
+    try:
+        with np.load(path) as data:
+            x, y = data["x"], data["y"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InvalidGraphError(f"cannot read {path} (expected arrays 'x' and 'y'): {exc}") from None
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise InvalidGraphError(f"{path}: 'x' must be (n, F) and 'y' (n,), got {x.shape} and {y.shape}")
+    options = {**BASIS_KNN, **_parse_knn_spec(spec, "mnist-siamese")}
+    return knn_graph(x, labels=y.astype(np.int64), name="mnist-siamese", **options)
+
+
 # ---------------------------------------------------------------------- helpers
-def _parse_knn_spec(spec: str) -> dict:
+def _parse_knn_spec(spec: str, dataset: str = "mnist-knn") -> dict:
     aliases = {"k": "k", "local_scale_neighbor": "local_scale_neighbor",
-               "scale": "local_scale_neighbor"}
+               "scale": "local_scale_neighbor", "kernel": "kernel"}
     out: dict = {}
     for item in (spec or "").split(","):
         item = item.strip()
@@ -133,14 +188,19 @@ def _parse_knn_spec(spec: str) -> dict:
         key, sep, value = item.partition("=")
         key = key.strip().lower()
         if not sep:
-            raise ConfigError(f"mnist-knn spec: '{item}' is not of the form key=value")
+            raise ConfigError(f"{dataset} spec: '{item}' is not of the form key=value")
         if key not in aliases:
-            raise ConfigError(f"mnist-knn spec: unknown key '{key}'; known: {', '.join(aliases)}")
+            raise ConfigError(f"{dataset} spec: unknown key '{key}'; known: {', '.join(aliases)}")
+        if key == "kernel":
+            if value.strip() not in KNN_KERNELS:
+                raise ConfigError(f"{dataset} spec: kernel must be {' or '.join(KNN_KERNELS)}, got '{value}'")
+            out["kernel"] = value.strip()
+            continue
         try:
             out[aliases[key]] = int(value.strip())
         except ValueError:
             raise ConfigError(
-                f"mnist-knn spec: '{key}' must be an integer, got '{value}'"
+                f"{dataset} spec: '{key}' must be an integer, got '{value}'"
             ) from None
     return out
 

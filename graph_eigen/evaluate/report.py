@@ -10,7 +10,8 @@ from ..errors import ConfigError
 from ..graph import Graph
 from ..operators import laplacian
 from .cluster import kmeans_scores
-from .spectral import eigenvalue_error, orthogonality, rayleigh_quotients, subspace_distance
+from .spectral import (eigenvalue_error, grassmann_paper_formula, orthogonality, rayleigh_quotients,
+                       subspace_distance)
 
 
 def check_rows(embedding: np.ndarray, graph: Graph) -> None:
@@ -24,10 +25,12 @@ def check_rows(embedding: np.ndarray, graph: Graph) -> None:
 
 def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, nodes=None,
                     clustering: bool = True) -> dict:
-    """d_G, d_perp, Rayleigh quotients and eigenvalue error; KMeans NMI/ACC when labels exist.
+    """d_G, the paper's d_G formula, d_perp, Rayleigh quotients and eigenvalue error; KMeans
+    NMI/ACC when labels exist.
 
     ``k`` (default: the embedding's width) exact eigenvectors are the reference; ``nodes``
-    restricts d_G to a subset of rows (e.g. nodes unseen in training).
+    restricts d_G, the paper formula and a second KMeans (``clustering_learned_on_nodes``) to a
+    subset of rows (e.g. nodes unseen in training).
     """
     check_rows(embedding, graph)
     k = k or embedding.shape[1]
@@ -40,11 +43,14 @@ def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, n
     out = {
         "k": int(k), "dim": int(embedding.shape[1]), "nodes": int(graph.num_nodes),
         "d_G": subspace_distance(learned[rows], exact.vectors[rows]),
+        "d_G_paper_formula": grassmann_paper_formula(learned[rows], exact.vectors[rows]),
         "d_perp": orthogonality(learned),
         "exact_eigenvalues": exact.values.tolist(),
         "rayleigh_quotients": rq.tolist(),
         "exact_seconds": exact_seconds,
         "d_G_note": "sum of squared sines of principal angles after QR orthonormalization",
+        "d_G_paper_formula_note": "the BASiS paper's formula: sum(1 - s^2) over the singular values of "
+                                  "column-normalized (not orthonormalized) matrices; not a distance, can be < 0",
     }
     if embedding.shape[1] == k:
         out["eigenvalue_error"] = eigenvalue_error(rq, exact.values)
@@ -53,4 +59,6 @@ def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, n
     if clustering and graph.y is not None and graph.num_classes > 1:
         out["clustering_learned"] = kmeans_scores(learned, graph.y.numpy())
         out["clustering_exact"] = kmeans_scores(exact.vectors, graph.y.numpy())
+        if nodes is not None:
+            out["clustering_learned_on_nodes"] = kmeans_scores(learned[rows], graph.y.numpy()[rows])
     return out

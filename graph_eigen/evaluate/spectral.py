@@ -23,6 +23,22 @@ def subspace_distance(learned: np.ndarray, exact: np.ndarray) -> float:
     return float(exact.shape[1] - np.sum(np.clip(s, 0.0, 1.0) ** 2))
 
 
+def grassmann_paper_formula(learned: np.ndarray, exact: np.ndarray) -> float:
+    """The BASiS paper's "Grassmann distance": sum(1 - s_i^2), s the singular values of A^T B.
+
+    A and B have their columns scaled to unit norm but are NOT orthonormalized, so this is not
+    a distance: s_i can exceed 1 and the value can go negative when columns are correlated.
+    Reported only for comparison with the paper; :func:`subspace_distance` is the true d_G.
+    """
+    if learned.shape[0] != exact.shape[0]:
+        raise ValueError(f"row counts differ: {learned.shape[0]} vs {exact.shape[0]}")
+    a, b = (np.asarray(m, dtype=np.float64) for m in (learned, exact))
+    a = a / np.maximum(np.linalg.norm(a, axis=0), 1e-300)
+    b = b / np.maximum(np.linalg.norm(b, axis=0), 1e-300)
+    s = np.linalg.svd(a.T @ b, compute_uv=False)
+    return float(np.sum(1.0 - s ** 2))
+
+
 def orthogonality(u: np.ndarray) -> float:
     """d_perp = ||U^T U - I||_F after scaling every column to unit norm."""
     u = np.asarray(u, dtype=np.float64)

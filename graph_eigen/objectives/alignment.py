@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 def fit_affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """T (k_out x (k+1)) minimizing sum_rows ||target - T [source, 1]||^2 (least squares)."""
@@ -16,23 +18,29 @@ def apply_affine(transform: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 
 def fit_affine_ransac(source: np.ndarray, target: np.ndarray, draws: int = 100, sample: int = 20,
-                      threshold: float = 0.1, seed: int = 0) -> np.ndarray:
+                      threshold: float = 0.1, seed: int = 0, column_scale: float = 1.0) -> np.ndarray:
     """RANSAC around :func:`fit_affine`, with the original BASiS defaults (100 draws of 20 anchors).
 
-    A row is an inlier when its residual norm is below ``threshold`` times the root-mean-square
-    row norm of ``target`` (our targets are scaled to unit mean square per column, so the original
-    absolute threshold becomes relative). The transform is refit on the largest inlier set.
+    Each draw fits ``sample`` random rows; a row is an inlier when the L2 norm of its residual is
+    below ``threshold * column_scale``. ``column_scale`` is the factor by which ``target``'s
+    columns were scaled from unit norm (BASiS's targets: sqrt of the rows of the batch that
+    the reference came from), so ``threshold`` is the original's absolute threshold on unit-norm
+    eigenvectors (0.1 there). The transform is refit on the largest inlier set; with fewer
+    inliers than columns + 1 it falls back to least squares on every row.
     """
+    if not threshold > 0:
+        raise ConfigError(f"RANSAC threshold must be positive, got {threshold}")
+    if not column_scale > 0:
+        raise ConfigError(f"RANSAC column scale must be positive, got {column_scale}")
     rng = np.random.default_rng(seed)
     n = source.shape[0]
     sample = min(max(sample, source.shape[1] + 1), n)
-    scale = np.sqrt(np.mean(np.sum(target ** 2, axis=1)))
     best = None
     for _ in range(draws):
         rows = rng.choice(n, size=sample, replace=False)
         t = fit_affine(source[rows], target[rows])
         residual = np.linalg.norm(apply_affine(t, source) - target, axis=1)
-        inliers = residual < threshold * scale
+        inliers = residual < threshold * column_scale
         if best is None or inliers.sum() > best.sum():
             best = inliers
     if best is None or best.sum() < source.shape[1] + 1:

@@ -8,7 +8,11 @@ Batch operators (``batch_operator``):
 - ``sampled``: the eigenvectors of the sampled subgraph's kernel (global normalization), the
   naive transfer of BASiS to sparse graphs. Inconsistent when the batch is a small fraction
   of the graph (see ``graph-eigen diagnose-batches``).
-- ``knn``: a kNN affinity graph rebuilt over the batch's features, BASiS's own setting.
+- ``knn``: a kNN affinity graph rebuilt over the batch's features, BASiS's own setting
+  (``knn_kernel``: ``self-tuning`` or the paper's ``basis`` kernel, see ``graph_eigen.data.knn``).
+
+With ``ransac``, the alignment is RANSAC with the original's absolute inlier threshold
+(``ransac_threshold``, 0.1 on unit-norm eigenvector columns); see docs/basis.md.
 """
 from __future__ import annotations
 
@@ -48,14 +52,23 @@ class BASiS(nn.Module):
 
     def __init__(self, dim: int, anchors: int = 256, anchor_strategy: str = "uniform",
                  batch_operator: str = "global", ransac: bool = False, refresh_every: int = 0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, ransac_threshold: float = 0.1, knn_kernel: str = "self-tuning") -> None:
         super().__init__()
+        from ..data.knn import KNN_KERNELS
+
         if batch_operator not in BATCH_OPERATORS:
             raise ConfigError(f"unknown batch operator '{batch_operator}'; choose {', '.join(BATCH_OPERATORS)}")
+        if not ransac_threshold > 0:
+            raise ConfigError(f"--ransac-threshold must be positive, got {ransac_threshold}")
+        if knn_kernel not in KNN_KERNELS:
+            raise ConfigError(f"unknown kNN kernel '{knn_kernel}'; choose {' or '.join(KNN_KERNELS)}")
         self.dim, self.num_anchors, self.strategy = dim, anchors, anchor_strategy
         self.batch_operator, self.ransac, self.refresh_every, self.seed = batch_operator, ransac, refresh_every, seed
+        self.ransac_threshold, self.knn_kernel = ransac_threshold, knn_kernel
         self.register_buffer("anchors", torch.empty(0, dtype=torch.long))
         self.register_buffer("reference", torch.empty(0, dim))
+        # sqrt(rows) of the batch the reference came from: its columns' scale from unit norm
+        self.register_buffer("reference_scale", torch.zeros(1))
         self.register_buffer("reference_eigenvalues", torch.zeros(dim))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self._global_targets = None
@@ -71,6 +84,8 @@ class BASiS(nn.Module):
         for name in ("anchors", "reference"):
             if name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[name]))
+        if "reference" in state_dict and "reference_scale" not in state_dict:  # saved before 2026-12-05
+            state_dict = {**state_dict, "reference_scale": torch.zeros(1)}
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ------------------------------------------------------------------ set-up
@@ -106,6 +121,7 @@ class BASiS(nn.Module):
         if len(self.reference):
             new_ref = apply_affine(fit_affine(new_ref, self.reference.cpu().numpy()), new_ref)
         self.reference = torch.from_numpy(new_ref).float().to(self.reference.device)
+        self.reference_scale.fill_(self._column_scale(phi))
         if self.batch_operator != "global":
             self.reference_eigenvalues.copy_(torch.from_numpy(values).float())
 
@@ -128,12 +144,20 @@ class BASiS(nn.Module):
             from ..data.knn import knn_graph
             from ..operators import normalized_adjacency
 
-            return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].cpu().numpy()))
+            from ..data.knn import BASIS_KNN
+
+            options = BASIS_KNN if self.knn_kernel == "basis" else {}
+            return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].cpu().numpy(), **options))
         ids = batch.n_id.cpu().numpy()
         src, dst = batch.edge_index.cpu().numpy()
         inv = 1.0 / np.sqrt(np.maximum(self._graph.degree.numpy()[ids], 1e-12))
         a = sp.csr_matrix((inv[src] * inv[dst], (src, dst)), shape=(m, m))
         return a.maximum(a.T).tocsr()
+
+    def _column_scale(self, phi: np.ndarray) -> float:
+        """The factor from unit-norm columns to ``batch_eigenvectors``' scaling (unit mean square)."""
+        rows = self._graph.num_nodes if self.batch_operator == "global" else phi.shape[0]
+        return float(np.sqrt(rows))
 
     def _anchor_rows(self, batch: Batch) -> np.ndarray:
         return np.arange(batch.num_anchors)
@@ -145,7 +169,9 @@ class BASiS(nn.Module):
         anchors = phi[self._anchor_rows(batch)]
         ref = self.reference.cpu().numpy().astype(np.float64)
         if self.ransac:
-            t = fit_affine_ransac(anchors, ref, seed=self.seed + int(self.steps))
+            scale = float(self.reference_scale[0]) or self._column_scale(phi)
+            t = fit_affine_ransac(anchors, ref, threshold=self.ransac_threshold, seed=self.seed + int(self.steps),
+                                  column_scale=scale)
         else:
             t = fit_affine(anchors, ref)
         return apply_affine(t, phi)
