@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
 from .cli import command
 from .config import TrainConfig
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def _fanouts(text: str) -> list[int]:
@@ -92,8 +100,34 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     for key in list(cfg):
         value = getattr(args, key, None)
         if value is not None:
-            cfg[key] = value
+            cfg[key] = absolute(key, value)
     return TrainConfig.from_dict(cfg)
+
+
+PATH_OPTIONS = ("root", "train_nodes", "seed_nodes")  # stored absolute: a run is used from any folder
+
+
+def absolute(key: str, value):
+    """``value`` of option ``key`` with paths (also a ``file:PATH`` dataset) made absolute."""
+    if value and key in PATH_OPTIONS:
+        return os.path.abspath(value)
+    if key == "dataset" and isinstance(value, str) and value.startswith("file:") and value[5:].strip():
+        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
+    return value
+
+
+def check_resume_options(args: argparse.Namespace, saved: TrainConfig) -> None:
+    """Refuse options given with --resume that differ from the run's saved ones (only --epochs may)."""
+    changed = []
+    for key, before in saved.to_dict().items():
+        value = getattr(args, key, None)
+        if key == "epochs" or value is None:
+            continue
+        if absolute(key, value) != absolute(key, before):
+            changed.append(f"--{key.replace('_', '-')} {value} (saved {before})")
+    if changed:
+        raise ConfigError(f"--resume continues '{args.out}' with its saved options; these differ: "
+                          f"{', '.join(changed)}; only --epochs may change (start a new run instead)")
 
 
 def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None):
@@ -121,18 +155,28 @@ def _train(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
     from .train import train
 
+    from .rundir import RunLock
+
+    if not args.resume and not args.dataset:
+        raise ConfigError("train needs --dataset (a name such as Cora, sbm:n=10000 or file:edges.csv)")
     cfg = train_config_from_args(args)
     if args.resume:
         saved = TrainConfig.load(args.out)
+        check_resume_options(args, saved)
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
     if args.distributed:
         from .distributed import train_command
 
         return train_command(args, cfg)
     graph = run_graph(cfg)
+    if cfg.objective == "basis" and args.anchors is None and not args.resume and cfg.anchors > graph.num_nodes // 2:
+        cfg.anchors = max(graph.num_nodes // 2, 1)  # the default 256 would not fit a small graph
+        log.warning("using %d anchors (half of the graph's %d nodes); set --anchors to choose",
+                    cfg.anchors, graph.num_nodes)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
-    meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
+    with RunLock(args.out):  # another writer may have taken the folder since training ended
+        meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
     print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
                       "nodes": meta["nodes"], "dim": meta["dim"]}))
     return 0
@@ -143,19 +187,29 @@ def _embed(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
     from .train import load_model
 
+    from .rundir import RunLock
+
     cfg = TrainConfig.load(args.run_dir)
+    other_root = args.root and os.path.abspath(args.root) != (cfg.root and os.path.abspath(cfg.root))
+    other_dataset = args.dataset and absolute("dataset", args.dataset) != absolute("dataset", cfg.dataset)
+    if not args.out and (other_dataset or other_root):
+        raise ConfigError(f"embed with --dataset '{args.dataset}' needs --out: '{args.run_dir}/embeddings.npy' "
+                          f"belongs to the run's own dataset '{cfg.dataset}'")
     graph = run_graph(cfg, args.dataset, args.root)
     model = load_model(args.run_dir, graph)
-    out = args.out or str(Path(args.run_dir) / "embeddings.npy")
-    print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
+    out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
+    in_run = out.resolve().parent == Path(args.run_dir).resolve()
+    with RunLock(args.run_dir) if in_run else contextlib.nullcontext():
+        for name in (out.name, out.name + ".json"):  # temporary files of an export that was killed
+            for stale in out.parent.glob(f".{glob.escape(name)}.*.tmp"):
+                stale.unlink()
+        print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
     return 0
 
 
 @command("eval")
 def _eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .errors import CheckpointError, ConfigError
+    from .errors import CheckpointError
     from .evaluate.report import spectral_report
     from .io import save_json
 
@@ -165,20 +219,27 @@ def _eval(args: argparse.Namespace) -> int:
     if not emb_path.is_file():
         raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
     graph = run_graph(cfg, args.dataset, args.root)
-    emb = np.load(emb_path)
-    nodes = None
-    if args.nodes:
-        try:
-            nodes = np.load(args.nodes)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read --nodes '{args.nodes}': {exc}") from exc
+    emb = _load_npy(emb_path, "embedding")
+    nodes = _load_npy(args.nodes, "--nodes") if args.nodes else None
     report = spectral_report(emb, graph, k=args.dim, nodes=nodes)
     sidecar = Path(str(emb_path) + ".json")
     if sidecar.is_file():
         report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
     save_json(run / "eval.json", report)
-    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_perp")}))
+    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_perp", "eigengap")}))
+    if "warning" in report:
+        print(f"graph-eigen: warning: {report['warning']}", file=sys.stderr)
     return 0
+
+
+def _load_npy(path, what: str):
+    """A .npy array (no pickled objects), or a ConfigError naming the file."""
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"cannot read {what} '{path}': {str(exc).splitlines()[0] if str(exc) else exc}") from exc
 
 
 @command("demo")
@@ -192,9 +253,10 @@ def _demo(args: argparse.Namespace) -> int:
     from .evaluate.report import spectral_report
     from .io import save_json
     from .presets import recommended_config
-    from .train import train
+    from .train import check_run_dir, train
 
     out = Path(args.out)
+    check_run_dir(out, resume=False, overwrite=True)  # before the graph is built: only a run is replaced
     cfg = recommended_config("sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0")
     cfg.dim, cfg.epochs, cfg.input_dim = 5, 10, 0  # K = number of blocks: a wide eigengap
     graph = load_dataset(cfg.dataset)

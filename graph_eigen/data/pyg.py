@@ -20,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import shutil
+import zipfile
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 
-from ..errors import DatasetNotFoundError
+from ..errors import DatasetNotFoundError, InvalidGraphError
 from ..graph import Graph
 from . import default_cache
 
@@ -119,7 +121,15 @@ def load_pyg(name: str, root: Optional[str]) -> Graph:
         _copy_raw(os.path.join(root, spec.folder, "raw"), spec.raw_files,
                   os.path.join(cache_root, spec.folder))
     log.info("loading %s through PyG from %s", name, cache_root)
-    data = spec.make(cache_root)[0]
+    try:
+        data = spec.make(cache_root)[0]
+    except (OSError, ValueError, RuntimeError, EOFError, KeyError, IndexError, TypeError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if root is None:
+            raise DatasetNotFoundError(f"cannot download '{name}' ({detail}); pass --root with a folder that "
+                                       f"holds it, or set GRAPH_EIGEN_DATA") from exc
+        raise InvalidGraphError(f"cannot read '{name}' from '{root}': its raw files look corrupt ({detail})") from exc
     return Graph.from_edges(
         data.edge_index,
         num_nodes=data.num_nodes,
