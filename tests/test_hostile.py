@@ -5,11 +5,16 @@ Every bad input exits with code 2 and exactly one line on stderr (no traceback),
 bytes of every file that existed before unchanged. The data-loss scenarios (`--overwrite`,
 `demo --out`, a second writer, `embed --dataset`) are tests of their own.
 """
+import contextlib
 import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,16 +187,43 @@ def test_bad_input_is_one_line_and_changes_nothing(args, message, work, offline,
     assert not [p for p in after if p not in before], "a rejected command must not write files"
 
 
-@pytest.mark.skipif(ROOT_USER, reason="root may write anywhere")
-def test_plot_into_read_only_run_is_one_line(work, capsys):
+@contextlib.contextmanager
+def read_only(folder: Path, monkeypatch):
+    """No new entries in ``folder``: chmod 0o500, or for root (who may write anywhere) os.mkdir
+    and tempfile.mkstemp refuse to create anything in it."""
+    if not ROOT_USER:
+        folder.chmod(0o500)
+        try:
+            yield
+        finally:
+            folder.chmod(0o700)
+        return
+    real_mkdir, real_mkstemp = os.mkdir, tempfile.mkstemp
+
+    def refuse_inside(path):
+        if Path(path).absolute().parent == folder.absolute():
+            raise PermissionError(13, "Permission denied", str(path))
+
+    def mkdir(path, *args, **kwargs):
+        refuse_inside(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def mkstemp(*args, dir=None, **kwargs):
+        refuse_inside(Path(dir or ".") / "x")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "mkdir", mkdir)
+        patch.setattr(tempfile, "mkstemp", mkstemp)
+        yield
+
+
+def test_plot_into_read_only_run_is_one_line(work, capsys, monkeypatch):
     run = work / "ro_run"
     shutil.copytree(work / "run", run)
     before = snapshot(run)
-    run.chmod(0o500)
-    try:
+    with read_only(run, monkeypatch):
         code, err = run_cli(["plot", run], capsys)
-    finally:
-        run.chmod(0o700)
     assert_one_line(code, err, "cannot write")
     assert snapshot(run) == before
 
@@ -244,18 +276,14 @@ def test_diverged_overwrite_does_not_claim_a_checkpoint(work, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-@pytest.mark.skipif(ROOT_USER, reason="root may write anywhere")
-def test_overwrite_in_a_read_only_parent_keeps_the_old_run(work, tmp_path, capsys):
+def test_overwrite_in_a_read_only_parent_keeps_the_old_run(work, tmp_path, capsys, monkeypatch):
     parent = tmp_path / "parent"
     parent.mkdir()
     run = parent / "run"
     shutil.copytree(work / "run", run)
     before = snapshot(run)
-    parent.chmod(0o500)
-    try:
+    with read_only(parent, monkeypatch):
         code, err = run_cli([*[a.format(w=work) for a in TRAIN], "--out", run, "--overwrite"], capsys)
-    finally:
-        parent.chmod(0o700)
     assert_one_line(code, err, "the old run is untouched")
     assert snapshot(run) == before
 
@@ -274,6 +302,45 @@ def test_second_writer_is_refused_while_the_first_runs(work, tmp_path, capsys):
         assert {p: b for p, b in snapshot(run).items() if p.name != LOCK} == before
     assert main(["train", "--out", str(run), "--resume", "--epochs", "3", "--no-progress"]) == 0
     assert load_checkpoint(run)["step"] == 3
+
+
+SLOW_TRAIN = """
+import sys, time
+import graph_eigen.train as t
+save = t.save_checkpoint
+def slow_save(run, state):
+    out = save(run, state)
+    time.sleep(0.4)
+    return out
+t.save_checkpoint = slow_save
+from graph_eigen.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_overwrite_while_another_process_trains_is_refused(work, tmp_path, capsys):
+    run = tmp_path / "r"
+    args = [a.format(w=work) for a in TRAIN]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen([sys.executable, "-c", SLOW_TRAIN, *args, "--epochs", "8", "--out", str(run)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (run / CHECKPOINT).exists():
+            assert first.poll() is None, first.stderr.read()
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.05)
+        code, err = run_cli([*args, "--epochs", "2", "--out", run, "--overwrite"], capsys)
+        assert_one_line(code, err, "is in use by another graph-eigen process (pid ")
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, err
+    assert json.loads(out)["run_dir"] == str(run)
+    assert load_checkpoint(run)["step"] == 8 and TrainConfig.load(run).epochs == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 def test_embed_on_another_dataset_needs_out(work, tmp_path, capsys):

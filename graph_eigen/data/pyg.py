@@ -17,7 +17,9 @@ Actor                       ``Actor(root + "/Actor")``  ``Actor/raw``
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -121,8 +123,10 @@ def load_pyg(name: str, root: Optional[str]) -> Graph:
         _copy_raw(os.path.join(root, spec.folder, "raw"), spec.raw_files,
                   os.path.join(cache_root, spec.folder))
     log.info("loading %s through PyG from %s", name, cache_root)
+    notes = io.StringIO()  # PyG prints "Downloading"/"Processing..." to stderr: logged instead
     try:
-        data = spec.make(cache_root)[0]
+        with contextlib.redirect_stderr(notes):
+            data = spec.make(cache_root)[0]
     except (OSError, ValueError, RuntimeError, EOFError, KeyError, IndexError, TypeError,
             pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
@@ -130,6 +134,9 @@ def load_pyg(name: str, root: Optional[str]) -> Graph:
             raise DatasetNotFoundError(f"cannot download '{name}' ({detail}); pass --root with a folder that "
                                        f"holds it, or set GRAPH_EIGEN_DATA") from exc
         raise InvalidGraphError(f"cannot read '{name}' from '{root}': its raw files look corrupt ({detail})") from exc
+    finally:
+        if notes.getvalue().strip():
+            log.info("PyG: %s", " ".join(notes.getvalue().split()))
     return Graph.from_edges(
         data.edge_index,
         num_nodes=data.num_nodes,
