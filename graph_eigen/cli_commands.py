@@ -185,9 +185,8 @@ def _train(args: argparse.Namespace) -> int:
 @command("embed")
 def _embed(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
-    from .train import load_model
-
     from .rundir import RunLock
+    from .train import load_model
 
     cfg = TrainConfig.load(args.run_dir)
     other_root = args.root and os.path.abspath(args.root) != (cfg.root and os.path.abspath(cfg.root))
@@ -195,9 +194,11 @@ def _embed(args: argparse.Namespace) -> int:
     if not args.out and (other_dataset or other_root):
         raise ConfigError(f"embed with --dataset '{args.dataset}' needs --out: '{args.run_dir}/embeddings.npy' "
                           f"belongs to the run's own dataset '{cfg.dataset}'")
+    out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
+    if out.is_dir():
+        raise ConfigError(f"--out '{out}' is a folder; give the path of an .npy file")
     graph = run_graph(cfg, args.dataset, args.root)
     model = load_model(args.run_dir, graph)
-    out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
     in_run = out.resolve().parent == Path(args.run_dir).resolve()
     with RunLock(args.run_dir) if in_run else contextlib.nullcontext():
         for name in (out.name, out.name + ".json"):  # temporary files of an export that was killed

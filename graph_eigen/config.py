@@ -76,6 +76,8 @@ class TrainConfig:
                                  ("feature-knn", self.feature_knn, 0), ("power", self.power, 1)):
             if value is not None and value < low:
                 raise ConfigError(f"--{name} must be an integer >= {low}, got {value}")
+        if self.seed >= 2 ** 63:
+            raise ConfigError(f"--seed must be smaller than 2**63, got {self.seed}")
         if self.hidden > MAX_WIDTH or self.input_dim > MAX_WIDTH:
             raise ConfigError(f"--hidden and --input-dim must be at most {MAX_WIDTH}, got {self.hidden} and "
                               f"{self.input_dim}")

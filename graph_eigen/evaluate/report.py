@@ -51,7 +51,9 @@ def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, n
     restricts d_G to a subset of rows (e.g. nodes unseen in training).
     """
     check_rows(embedding, graph)
-    k = k or embedding.shape[1]
+    k = embedding.shape[1] if k is None else int(k)
+    if k < 1:
+        raise ConfigError(f"--dim must be a positive number of eigenvectors, got {k}")
     if nodes is not None:
         nodes = check_nodes(nodes, graph.num_nodes, k)
     start = time.perf_counter()
