@@ -173,6 +173,8 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
         raise
 
     def kept() -> str:
+        if not dist.is_writer:  # rank 0 writes the checkpoints
+            return f"rank 0 keeps the last good checkpoint in '{out}', if any"
         if saved_step is not None:
             return f"the last good checkpoint (step {saved_step}) in '{run}' is kept"
         if folder.pending:
