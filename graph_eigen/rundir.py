@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from .errors import ConfigError
+from .errors import CheckpointError, ConfigError
 
 LOCK = ".graph-eigen.lock"
 
@@ -25,6 +25,7 @@ def is_run(folder: str | Path) -> bool:
 
 
 def has_entries(folder: Path, ignore: tuple = (LOCK,)) -> bool:
+    """Whether ``folder`` exists and holds anything besides a lock file."""
     return folder.is_dir() and any(p.name not in ignore for p in folder.iterdir())
 
 
@@ -103,8 +104,6 @@ class RunFolder:
             raise ConfigError(f"output '{out}' exists and is not a folder")
         if self.resume:
             if not is_run(out):
-                from .errors import CheckpointError
-
                 raise CheckpointError(f"cannot resume: '{out}' holds no run (config.json missing)")
             return
         if has_entries(out) and not self.overwrite:
