@@ -69,7 +69,9 @@ def add_parsers(sub, add_dataset_args) -> None:
                    help=".npy of node ids: draw seeds only from them, on the whole graph's operator "
                         "(the other nodes serve as neighbors; embed them afterwards)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing run (a folder with config.json) once the new run has its first "
+                        "checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of torchrun (--batch-size per process); "
@@ -78,7 +80,8 @@ def add_parsers(sub, add_dataset_args) -> None:
     p = sub.add_parser("embed", help="export embeddings of a trained run (any graph with the same features)")
     p.add_argument("run_dir")
     add_dataset_args(p, required=False)
-    p.add_argument("--out", default=None, help="output .npy (default RUN_DIR/embeddings.npy)")
+    p.add_argument("--out", default=None,
+                   help="output .npy (default RUN_DIR/embeddings.npy; required with another --dataset)")
 
     p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
     p.add_argument("run_dir")
