@@ -111,6 +111,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         print(f"graph-eigen: error: {message}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"graph-eigen: error: out of memory running '{args.command}' (an input or option is too large "
+              f"for this machine)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("graph-eigen: interrupted", file=sys.stderr)
         return 130

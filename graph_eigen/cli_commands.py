@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
 from .cli import command
 from .config import TrainConfig
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def _fanouts(text: str) -> list[int]:
@@ -71,7 +79,9 @@ def add_parsers(sub, add_dataset_args) -> None:
                    help=".npy of node ids: draw seeds only from them, on the whole graph's operator "
                         "(the other nodes serve as neighbors; embed them afterwards)")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing run (a folder with config.json) once the new run has its first "
+                        "checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of torchrun (--batch-size per process); "
@@ -80,7 +90,8 @@ def add_parsers(sub, add_dataset_args) -> None:
     p = sub.add_parser("embed", help="export embeddings of a trained run (any graph with the same features)")
     p.add_argument("run_dir")
     add_dataset_args(p, required=False)
-    p.add_argument("--out", default=None, help="output .npy (default RUN_DIR/embeddings.npy)")
+    p.add_argument("--out", default=None,
+                   help="output .npy (default RUN_DIR/embeddings.npy; required with another --dataset)")
     p.add_argument("--device", default="auto", help="where the encoder runs: auto, cpu or cuda")
 
     p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
@@ -103,8 +114,34 @@ def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = 
     for key in list(cfg):
         value = getattr(args, key, None)
         if value is not None:
-            cfg[key] = value
+            cfg[key] = absolute(key, value)
     return TrainConfig.from_dict(cfg)
+
+
+PATH_OPTIONS = ("root", "train_nodes", "seed_nodes")  # stored absolute: a run is used from any folder
+
+
+def absolute(key: str, value):
+    """``value`` of option ``key`` with paths (also a ``file:PATH`` dataset) made absolute."""
+    if value and key in PATH_OPTIONS:
+        return os.path.abspath(value)
+    if key == "dataset" and isinstance(value, str) and value.startswith("file:") and value[5:].strip():
+        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
+    return value
+
+
+def check_resume_options(args: argparse.Namespace, saved: TrainConfig) -> None:
+    """Refuse options given with --resume that differ from the run's saved ones (only --epochs may)."""
+    changed = []
+    for key, before in saved.to_dict().items():
+        value = getattr(args, key, None)
+        if key == "epochs" or value is None:
+            continue
+        if absolute(key, value) != absolute(key, before):
+            changed.append(f"--{key.replace('_', '-')} {value} (saved {before})")
+    if changed:
+        raise ConfigError(f"--resume continues '{args.out}' with its saved options; these differ: "
+                          f"{', '.join(changed)}; only --epochs may change (start a new run instead)")
 
 
 def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None):
@@ -132,9 +169,14 @@ def _train(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
     from .train import train
 
+    from .rundir import RunLock
+
+    if not args.resume and not args.dataset:
+        raise ConfigError("train needs --dataset (a name such as Cora, sbm:n=10000 or file:edges.csv)")
     cfg = train_config_from_args(args)
     if args.resume:
         saved = TrainConfig.load(args.out)
+        check_resume_options(args, saved)
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
     if args.distributed:
         from .distributed import train_command
@@ -143,9 +185,14 @@ def _train(args: argparse.Namespace) -> int:
     graph = run_graph(cfg)
     if not args.resume:  # the defaults depend on the graph's size (presets.py)
         cfg = train_config_from_args(args, graph.num_nodes)
+    if cfg.objective == "basis" and args.anchors is None and not args.resume and cfg.anchors > graph.num_nodes // 2:
+        cfg.anchors = max(graph.num_nodes // 2, 1)  # the default 256 would not fit a small graph
+        log.warning("using %d anchors (half of the graph's %d nodes); set --anchors to choose",
+                    cfg.anchors, graph.num_nodes)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
-    meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
+    with RunLock(args.out):  # another writer may have taken the folder since training ended
+        meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
     print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
                       "nodes": meta["nodes"], "dim": meta["dim"]}))
     return 0
@@ -154,24 +201,35 @@ def _train(args: argparse.Namespace) -> int:
 @command("embed")
 def _embed(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
+    from .rundir import RunLock
     from .train import load_model
 
     cfg = TrainConfig.load(args.run_dir)
+    other_root = args.root and os.path.abspath(args.root) != (cfg.root and os.path.abspath(cfg.root))
+    other_dataset = args.dataset and absolute("dataset", args.dataset) != absolute("dataset", cfg.dataset)
+    if not args.out and (other_dataset or other_root):
+        raise ConfigError(f"embed with --dataset '{args.dataset}' needs --out: '{args.run_dir}/embeddings.npy' "
+                          f"belongs to the run's own dataset '{cfg.dataset}'")
+    out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
+    if out.is_dir():
+        raise ConfigError(f"--out '{out}' is a folder; give the path of an .npy file")
     graph = run_graph(cfg, args.dataset, args.root)
     from .device import resolve_device
 
     model = load_model(args.run_dir, graph)
     model.encoder.to(resolve_device(args.device))
-    out = args.out or str(Path(args.run_dir) / "embeddings.npy")
-    print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
+    in_run = out.resolve().parent == Path(args.run_dir).resolve()
+    with RunLock(args.run_dir) if in_run else contextlib.nullcontext():
+        for name in (out.name, out.name + ".json"):  # temporary files of an export that was killed
+            for stale in out.parent.glob(f".{glob.escape(name)}.*.tmp"):
+                stale.unlink()
+        print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
     return 0
 
 
 @command("eval")
 def _eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .errors import CheckpointError, ConfigError
+    from .errors import CheckpointError
     from .evaluate.report import spectral_report
     from .io import save_json
 
@@ -181,20 +239,27 @@ def _eval(args: argparse.Namespace) -> int:
     if not emb_path.is_file():
         raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
     graph = run_graph(cfg, args.dataset, args.root)
-    emb = np.load(emb_path)
-    nodes = None
-    if args.nodes:
-        try:
-            nodes = np.load(args.nodes)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read --nodes '{args.nodes}': {exc}") from exc
+    emb = _load_npy(emb_path, "embedding")
+    nodes = _load_npy(args.nodes, "--nodes") if args.nodes else None
     report = spectral_report(emb, graph, k=args.dim, nodes=nodes)
     sidecar = Path(str(emb_path) + ".json")
     if sidecar.is_file():
         report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
     save_json(run / "eval.json", report)
-    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp")}))
+    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp", "eigengap")}))
+    if "warning" in report:
+        print(f"graph-eigen: warning: {report['warning']}", file=sys.stderr)
     return 0
+
+
+def _load_npy(path, what: str):
+    """A .npy array (no pickled objects), or a ConfigError naming the file."""
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"cannot read {what} '{path}': {str(exc).splitlines()[0] if str(exc) else exc}") from exc
 
 
 @command("demo")
@@ -208,9 +273,10 @@ def _demo(args: argparse.Namespace) -> int:
     from .evaluate.report import spectral_report
     from .io import save_json
     from .presets import recommended_config
-    from .train import train
+    from .train import check_run_dir, train
 
     out = Path(args.out)
+    check_run_dir(out, resume=False, overwrite=True)  # before the graph is built: only a run is replaced
     cfg = recommended_config("sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0")
     cfg.dim, cfg.epochs, cfg.input_dim = 5, 10, 0  # K = number of blocks: a wide eigengap
     graph = load_dataset(cfg.dataset)

@@ -31,7 +31,14 @@ def _diagnose(args: argparse.Namespace) -> int:
         fanouts = [int(v) for v in args.fanouts.split(",")]
     except ValueError as exc:
         raise ConfigError(f"--fanouts must be integers like 10,5, got '{args.fanouts}'") from exc
+    for name in ("batches", "dim", "anchors"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if args.seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {args.seed}")
     graph = load_dataset(args.dataset, args.root)
+    if args.operator == "knn" and graph.x is None:
+        raise ConfigError(f"--operator knn needs node features; dataset '{graph.name}' has none")
     result = batch_consistency(graph, args.dim, args.batch_size, fanouts, args.operator, args.anchors,
                                args.batches, args.seed)
     if args.json:

@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
 from .errors import CheckpointError, ConfigError
+
+
+MAX_FLOAT32 = 3.4028234663852886e38
+MAX_WIDTH = 1 << 16  # widest hidden layer or input projection accepted
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list,)}
 
 
 @dataclass
@@ -60,8 +66,25 @@ class TrainConfig:
             raise ConfigError(f"--dim must be positive, got {self.dim}")
         if self.epochs <= 0:
             raise ConfigError(f"--epochs must be positive, got {self.epochs}")
-        if self.lr <= 0:
+        if not (math.isfinite(self.lr) and self.lr > 0):
             raise ConfigError(f"--lr must be positive, got {self.lr}")
+        if self.lr > MAX_FLOAT32:
+            raise ConfigError(f"--lr must be at most {MAX_FLOAT32:.3g} (float32), got {self.lr}")
+        for name, value, low in (("weight-decay", self.weight_decay, 0), ("alpha", self.alpha, 0),
+                                 ("feature-knn-weight", self.feature_knn_weight, 0)):
+            if not (math.isfinite(value) and value >= low):
+                raise ConfigError(f"--{name} must be a finite number >= {low}, got {value}")
+        for name, value, low in (("seed", self.seed, 0), ("input-dim", self.input_dim, 0),
+                                 ("refresh-every", self.refresh_every, 0), ("target-every", self.target_every, 0),
+                                 ("bank-every", self.bank_every, 1), ("anchors", self.anchors, 1),
+                                 ("feature-knn", self.feature_knn, 0), ("power", self.power, 1)):
+            if value is not None and value < low:
+                raise ConfigError(f"--{name} must be an integer >= {low}, got {value}")
+        if self.seed >= 2 ** 63:
+            raise ConfigError(f"--seed must be smaller than 2**63, got {self.seed}")
+        if self.hidden > MAX_WIDTH or self.input_dim > MAX_WIDTH:
+            raise ConfigError(f"--hidden and --input-dim must be at most {MAX_WIDTH}, got {self.hidden} and "
+                              f"{self.input_dim}")
         if self.batch_size < 0:  # 0 is documented: one full-graph batch per step
             raise ConfigError(f"--batch-size must be a positive number of seeds, or 0 for full-graph "
                               f"training; got {self.batch_size}")
@@ -114,6 +137,27 @@ class TrainConfig:
             data = json.loads(path.read_text())
             if not isinstance(data, dict):
                 raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            _check_types(cls, data)
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             raise CheckpointError(f"'{path}' is corrupt: {exc}") from exc
+
+
+def _check_types(cls, data: dict) -> None:
+    """Raise TypeError for a value of the wrong type (a hand-edited config.json)."""
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value, kind = data[f.name], str(f.type)
+        optional = kind.startswith("Optional[")
+        base = kind[len("Optional["):-1] if optional else kind
+        if value is None and optional:
+            continue
+        types = _TYPES.get(base)
+        if types is None:
+            continue
+        ok = isinstance(value, types) and not (base in ("int", "float") and isinstance(value, bool))
+        if base == "list":
+            ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ok:
+            raise TypeError(f"'{f.name}' must be {'null or ' if optional else ''}{base}, got {value!r}")

@@ -52,19 +52,34 @@ def cache_path(graph: Graph, k: int, laplacian_kind: str, drop_first: bool) -> O
     folder = cache_folder()
     if folder is None or graph.num_nodes < MIN_NODES:
         return None
-    return folder / f"{graph_fingerprint(graph)}-{laplacian_kind}-k{k}{'-drop' if drop_first else ''}.npz"
+    return folder / f"{_operator_key(graph, laplacian_kind, drop_first)}-k{k}.npz"
+
+
+def _operator_key(graph: Graph, laplacian_kind: str, drop_first: bool) -> str:
+    return f"{graph_fingerprint(graph)}-{laplacian_kind}{'-drop' if drop_first else ''}"
+
+
+def _k_of(path: Path) -> int:
+    digits = path.stem.rsplit("-k", 1)[1]
+    return int(digits) if digits.isdigit() else -1
 
 
 def load_cached(path: Optional[Path]):
-    """(values, vectors, method) from the cache, or None (missing or unreadable)."""
-    if path is None or not path.is_file():
+    """(values, vectors, method) from the cache, or None (missing or unreadable).
+
+    A solve of the same graph and operator with a larger K serves too: its first K pairs.
+    """
+    if path is None or not path.parent.is_dir():
         return None
-    try:
-        with np.load(path) as data:
-            return data["values"], data["vectors"], str(data["method"])
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("ignoring the unreadable cached eigensolve %s: %s", path, exc)
-        return None
+    k, operator = _k_of(path), path.stem.rsplit("-k", 1)[0]
+    larger = sorted((p for p in path.parent.glob(f"{operator}-k*.npz") if _k_of(p) >= k), key=_k_of)
+    for candidate in larger:
+        try:
+            with np.load(candidate) as data:
+                return data["values"][:k], data["vectors"][:, :k], str(data["method"])
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring the unreadable cached eigensolve %s: %s", candidate, exc)
+    return None
 
 
 def store(path: Optional[Path], values: np.ndarray, vectors: np.ndarray, method: str) -> None:

@@ -24,6 +24,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # the mode of any other new file (mkstemp makes 0600)
         os.replace(tmp, path)
     except BaseException as exc:
         if os.path.exists(tmp):
@@ -32,6 +33,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
             raise ConfigError(f"cannot write '{path}': {exc.strerror or exc}") from exc
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_json(path, obj: Any) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
 from .objectives import build_objective
+from .rundir import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -48,35 +48,21 @@ def build_model(cfg: TrainConfig, graph: Graph) -> Model:
 
 
 def check_run_dir(out: str | Path, resume: bool, overwrite: bool) -> None:
-    """Refuse an output that is a file, a run to resume that is missing, or an existing run
-    that would be clobbered; changes nothing (so it can run before the model is built)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output '{out}' exists and is not a folder")
-    if resume and not (out / "config.json").is_file():
-        raise CheckpointError(f"cannot resume: '{out}' holds no run (config.json missing)")
-    if not resume and not overwrite and out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"run folder '{out}' already exists and is not empty; pass --overwrite or --resume")
+    """Refuse an output that is a file, a run to resume that is missing, an existing run that
+    would be clobbered, or a non-run folder to overwrite; changes nothing (so it can run before
+    the model is built)."""
+    RunFolder(out, resume, overwrite).check()
 
 
-def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> Path:
-    """Create the run folder; refuse to clobber an existing run unless asked."""
-    check_run_dir(out, resume, overwrite)
-    out = Path(out)
-    if resume:
-        for stale in out.glob(".*.tmp"):  # temporary files of a write that was killed
-            stale.unlink()
-        return out
-    if out.is_dir() and any(out.iterdir()):
-        shutil.rmtree(out)
+def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> RunFolder:
+    """Create and lock the run folder (see graph_eigen.rundir); the caller closes it."""
+    folder = RunFolder(out, resume, overwrite)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"output folder '{out}' is not writable: {exc.strerror or exc}") from exc
-    return out
+        folder.open()
+    except BaseException:
+        folder.close()
+        raise
+    return folder
 
 
 def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = False):
@@ -158,42 +144,64 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     opt, sched = make_optimizer(cfg, model.encoder.parameters(), total,
                                 sparse=getattr(model.encoder, "sparse", False))
 
-    run = dist.on_writer(lambda: prepare_run_dir(out, resume, overwrite), default=Path(out))
-    dist.on_writer(lambda: save_json(run / "config.json", {**cfg.to_dict(), **dist.run_info()}))
+    folder = dist.on_writer(lambda: prepare_run_dir(out, resume, overwrite), default=RunFolder(out))
+    run = folder.path  # with --overwrite of a run: a sibling folder until the first checkpoint
     step, skipped, epoch_state = 0, 0, sampler.state_dict()
-    if resume and (run / "checkpoint.pt").exists():
-        state = load_checkpoint(run)
-        try:
-            model.encoder.load_state_dict(state["encoder"])
-            model.objective.load_state_dict(state["objective"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            step, skipped, epoch_state = state["step"], state["skipped"], state["epoch_sampler"]
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
-                                  f"{str(exc).splitlines()[0]}") from exc
-        log.info("resumed from step %d", step)
-    if resume and dist.is_writer:  # drop the records of steps after the checkpoint: they are trained again
-        _truncate_metrics(run / "metrics.jsonl", step)
-    elif dist.is_writer:
-        (run / "metrics.jsonl").unlink(missing_ok=True)
+    saved_step = None  # the step of the last checkpoint on disk
+    try:
+        dist.on_writer(lambda: save_json(run / "config.json", {**cfg.to_dict(), **dist.run_info()}))
+        if resume and (run / "checkpoint.pt").exists():
+            state = load_checkpoint(run)
+            try:
+                model.encoder.load_state_dict(state["encoder"])
+                model.objective.load_state_dict(state["objective"])
+                opt.load_state_dict(state["optimizer"])
+                sched.load_state_dict(state["scheduler"])
+                step, skipped, epoch_state = state["step"], state["skipped"], state["epoch_sampler"]
+            except (RuntimeError, KeyError, ValueError) as exc:
+                raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
+                                      f"{str(exc).splitlines()[0]}") from exc
+            saved_step = step
+            log.info("resumed from step %d", step)
+        elif resume and dist.is_writer:
+            log.warning("no checkpoint.pt in '%s' (killed before its first checkpoint): training starts "
+                        "again from step 0 with the run's saved configuration", run)
+        if resume and dist.is_writer:  # drop the records of steps after the checkpoint: they are trained again
+            _truncate_metrics(run / "metrics.jsonl", step)
+        elif dist.is_writer:
+            (run / "metrics.jsonl").unlink(missing_ok=True)
+        bar = tqdm(total=total, initial=step, disable=not progress or not dist.is_writer, desc="train",
+                   dynamic_ncols=True)
+        metrics_file = open(run / "metrics.jsonl" if dist.is_writer else os.devnull, "a")
+    except BaseException:
+        folder.close()
+        raise
+
+    def kept() -> str:
+        if not dist.is_writer:  # rank 0 writes the checkpoints
+            return f"rank 0 keeps the last good checkpoint in '{out}', if any"
+        if saved_step is not None:
+            return f"the last good checkpoint (step {saved_step}) in '{run}' is kept"
+        if folder.pending:
+            return f"no checkpoint was written and the previous run in '{out}' is untouched"
+        return f"no checkpoint was written to '{run}'"
 
     def checkpoint(at_step: int, sampler_state: dict) -> None:
+        nonlocal run, saved_step
         if not dist.is_writer:
             return
         tensors = list(model.encoder.state_dict().values()) + list(model.objective.state_dict().values())
         if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
             raise TrainingDivergedError(
-                f"non-finite parameters after step {at_step - 1}; the last good checkpoint in '{run}' "
-                f"is kept (try a smaller --lr)")
+                f"non-finite parameters after step {at_step - 1}; {kept()} (try a smaller --lr)")
         save_checkpoint(run, {
             "encoder": model.encoder.state_dict(), "objective": model.objective.state_dict(),
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": at_step,
             "skipped": skipped, "epoch_sampler": sampler_state, "config": cfg.to_dict(),
         })
+        saved_step = at_step
+        run = folder.commit()  # --overwrite: the new run replaces the old one now
 
-    bar = tqdm(total=total, initial=step, disable=not progress or not dist.is_writer, desc="train", dynamic_ncols=True)
-    metrics_file = open(run / "metrics.jsonl" if dist.is_writer else os.devnull, "a")
     try:
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
@@ -214,8 +222,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
                     loss, record = model.objective.loss(batch, psi)
                     if not dist.all_true(bool(torch.isfinite(loss))):
                         raise TrainingDivergedError(
-                            f"non-finite loss at step {step}; the last good checkpoint in '{run}' is kept "
-                            f"(try a smaller --lr)")
+                            f"non-finite loss at step {step}; {kept()} (try a smaller --lr)")
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     dist.average_gradients(model.encoder)  # the union batch's gradient (no-op in one process)
@@ -239,6 +246,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     finally:
         metrics_file.close()
         bar.close()
+        folder.close()
     return model
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_eigen.checkpoint import load_checkpoint
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
 from graph_eigen.distributed import DistContext, ShardedBatchSampler, shard_bounds
@@ -186,7 +187,7 @@ def test_short_run_gives_the_single_process_embedding(dist_results, graph, tmp_p
     assert [r["step"] for r in records] == [r["step"] for r in expected]  # rank 0 alone writes
     np.testing.assert_allclose([r["loss"] for r in records], [r["loss"] for r in expected], rtol=1e-4, atol=1e-6)
     assert json.loads((run / "config.json").read_text())["distributed"]["world_size"] == WORLD
-    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == len(expected)
+    assert load_checkpoint(run)["step"] == len(expected)
 
 
 def test_resume_needs_the_same_number_of_processes(dist_results, graph):

@@ -117,7 +117,9 @@ def test_exact_solves_are_cached_per_graph_and_k(monkeypatch):
     monkeypatch.setattr(eigsolve, "top_eigenpairs", lambda *a, **k: calls.append(a) or real(*a, **k))
     again = exact_eigenpairs(load_dataset("sbm:n=6000,classes=3,avg_degree=10,features=4,seed=2"), 3)
     assert calls == [] and np.array_equal(again.vectors, first.vectors)
-    exact_eigenpairs(g, 4)  # another K: solved
+    exact_eigenpairs(g, 4)  # a larger K: solved
+    smaller = exact_eigenpairs(g, 2)  # a smaller K: the first columns of a cached solve
+    assert len(calls) == 1 and np.array_equal(smaller.vectors, first.vectors[:, :2])
     exact_eigenpairs(g, 3, method="eigsh")  # an explicit solver: solved, not read from the cache
     assert len(calls) == 2
 

@@ -205,7 +205,13 @@ def _is_number(s: str) -> bool:
         return False
 
 
+MAX_NODE_ID = 2 ** 31 - 2  # node ids are not relabeled: an id sets the graph's size
+
+
 def _integer_ids(ei: np.ndarray, what: str) -> np.ndarray:
+    if ei.size and np.issubdtype(ei.dtype, np.number) and np.nanmax(np.abs(ei)) > MAX_NODE_ID:
+        raise InvalidGraphError(f"{what} go up to {np.nanmax(np.abs(ei)):g}, more than {MAX_NODE_ID} (ids are "
+                                f"not relabeled: number the nodes 0..n-1)")
     if np.issubdtype(ei.dtype, np.integer):
         return ei.astype(np.int64, copy=False)
     if not np.issubdtype(ei.dtype, np.floating):
@@ -225,6 +231,10 @@ def _sidecar(p: Path, kind: str) -> Optional[np.ndarray]:
     if not side.is_file():
         return None
     try:
-        return np.load(side, allow_pickle=False)
+        array = np.load(side, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidGraphError(f"cannot read {kind} file '{side}': {exc}") from None
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InvalidGraphError(f"{kind} file '{side}' must hold numbers (class ids for labels), got dtype "
+                                f"{array.dtype}")
+    return array

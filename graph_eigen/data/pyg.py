@@ -17,16 +17,21 @@ Actor                       ``Actor(root + "/Actor")``  ``Actor/raw``
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import io
 import logging
 import os
+import pickle
 import shutil
+import zipfile
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 
-from ..errors import DatasetNotFoundError
+from ..errors import DatasetNotFoundError, InvalidGraphError
 from ..graph import Graph
 from . import default_cache
 
@@ -112,14 +117,15 @@ def load_pyg(name: str, root: Optional[str]) -> Graph:
     if name not in _SPECS:
         raise DatasetNotFoundError(f"unknown PyG dataset '{name}'; known: {', '.join(_SPECS)}")
     spec = _SPECS[name]()
-    if root is None:
-        cache_root = os.path.join(default_cache(), "pyg", "download")
-    else:
-        cache_root = os.path.join(default_cache(), "pyg", _root_key(root))
-        _copy_raw(os.path.join(root, spec.folder, "raw"), spec.raw_files,
-                  os.path.join(cache_root, spec.folder))
-    log.info("loading %s through PyG from %s", name, cache_root)
-    data = spec.make(cache_root)[0]
+    cache_root = os.path.join(default_cache(), "pyg", "download" if root is None else _root_key(root))
+    # one process at a time copies and processes a dataset folder of the cache: other jobs and the
+    # ranks of a distributed run share it, and PyG's processing is not safe to run twice at once
+    with _cache_lock(os.path.join(cache_root, f".{spec.folder}.lock")):
+        if root is not None:
+            _copy_raw(os.path.join(root, spec.folder, "raw"), spec.raw_files,
+                      os.path.join(cache_root, spec.folder))
+        log.info("loading %s through PyG from %s", name, cache_root)
+        data = _make(spec, name, root, cache_root)
     return Graph.from_edges(
         data.edge_index,
         num_nodes=data.num_nodes,
@@ -128,6 +134,36 @@ def load_pyg(name: str, root: Optional[str]) -> Graph:
         split=_split(data),
         name=name,
     )
+
+
+@contextlib.contextmanager
+def _cache_lock(path: str):
+    """An exclusive ``flock`` on ``path`` (created), waited for, released on exit."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _make(spec: _Spec, name: str, root: Optional[str], cache_root: str):
+    """The graph of PyG's dataset object; a failed download or corrupt raw files as one error."""
+    notes = io.StringIO()  # PyG prints "Downloading"/"Processing..." to stderr: logged instead
+    try:
+        with contextlib.redirect_stderr(notes):
+            return spec.make(cache_root)[0]
+    except (OSError, ValueError, RuntimeError, EOFError, KeyError, IndexError, TypeError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if root is None:
+            raise DatasetNotFoundError(f"cannot download '{name}' ({detail}); pass --root with a folder that "
+                                       f"holds it, or set GRAPH_EIGEN_DATA") from exc
+        raise InvalidGraphError(f"cannot read '{name}' from '{root}': its raw files look corrupt ({detail})") from exc
+    finally:
+        if notes.getvalue().strip():
+            log.info("PyG: %s", " ".join(notes.getvalue().split()))
 
 
 def _root_key(root: str) -> str:

@@ -52,10 +52,10 @@ def plot_run(run_dir: str | Path, labels: Optional[np.ndarray] = None,
 
 # ---------------------------------------------------------------------- helpers
 def _save(fig: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ..io import atomic_write
+
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
 
 
 def _read_json(path: Path) -> Optional[dict]:
@@ -194,13 +194,27 @@ def _embedding_2d(run: Path, labels: Optional[np.ndarray], load_labels: bool) ->
     unl = y < 0
     if unl.any():
         ax.scatter(xy[unl, 0], xy[unl, 1], s=2, c="lightgray", label="unlabeled")
-    colours = 10 if y.max(initial=0) < 10 else 20
-    ax.scatter(xy[~unl, 0], xy[~unl, 1], s=2, c=y[~unl], cmap=f"tab{colours}", vmin=-0.5,
-               vmax=colours - 0.5, alpha=0.7)
+    cmap = class_colormap(int(y.max(initial=0)) + 1)
+    ax.scatter(xy[~unl, 0], xy[~unl, 1], s=2, c=y[~unl], cmap=cmap, vmin=-0.5, vmax=cmap.N - 0.5, alpha=0.7)
     ax.set_title(f"embedding, PCA of {len(rows)} nodes, coloured by class")
     ax.set_xticks([])
     ax.set_yticks([])
     return fig
+
+
+def class_colormap(num_classes: int):
+    """A qualitative colormap with a distinct colour for each of ``num_classes`` classes: tab10,
+    tab20, then tab20 + tab20b + tab20c (60 colours), then evenly spaced turbo colours."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    for name, size in (("tab10", 10), ("tab20", 20)):
+        if num_classes <= size:
+            return ListedColormap(colormaps[name].colors, name=name)
+    colours = [c for name in ("tab20", "tab20b", "tab20c") for c in colormaps[name].colors]
+    if num_classes > len(colours):
+        colours = colormaps["turbo"](np.linspace(0.0, 1.0, num_classes))
+    return ListedColormap(colours[:num_classes], name=f"classes{num_classes}")
 
 
 def _labels_from_config(run: Path) -> Optional[np.ndarray]:
