@@ -137,7 +137,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
     model.encoder.to(device)  # the encoder, the batches and the objective's state live there
     model.objective.to(device)
-    if hasattr(model.objective, "embed_all"):  # NeuralEF targets from full-graph inference
+    if getattr(model.objective, "source", None) == "inference":  # NeuralEF targets from full-graph inference
         model.objective.embed_all = lambda: model.encoder.embed_all(graph)
     steps_per_epoch = sampler.steps_per_epoch
     total = cfg.epochs * steps_per_epoch

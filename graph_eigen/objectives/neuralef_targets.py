@@ -94,18 +94,20 @@ class NeuralEFTargets(NeuralEF):
             if self.embed_all is None:
                 raise ConfigError("target source 'inference' needs the training loop's embed_all hook")
             self.bank.copy_(self.embed_all())
-        h = self.bank.double()
-        k_h = self._kernel_product(self.bank).double()
+        h = self.bank
+        k_h = self._kernel_product(h)  # float32 products, float64 sums: no n x K double copies
+        rayleigh = (h * k_h).sum(0, dtype=torch.float64) / h.pow(2).sum(0, dtype=torch.float64).clamp_min(1e-300)
+        del k_h
         if self.filter == "power":
             m_h = self._whole_graph_operator(self.bank).double()  # products in float32, as the kernel
         else:
             basis = self.targets if bool(self.initialized) else self.bank
             m_h = self._chebyshev(self.bank, self._damped_below(basis)).double()
-        q, _ = torch.linalg.qr(m_h)
+        q = torch.linalg.qr(m_h)[0]
+        del m_h
         sign = torch.sign((q * h).sum(0))
         sign[sign == 0] = 1.0
-        self.targets.copy_(q * sign * math.sqrt(h.shape[0]))
-        rayleigh = (h * k_h).sum(0) / h.pow(2).sum(0).clamp_min(1e-300)  # diag(H^T K H) / diag(H^T H)
+        self.targets.copy_(q.mul_(sign * math.sqrt(h.shape[0])))
         self.running_norm.copy_(self.bank.pow(2).mean(0).add(1e-12).sqrt())
         self.eigenvalues.copy_(rayleigh.float())
         self.initialized.fill_(True)
