@@ -12,7 +12,7 @@ side by side, benchmark-local variants of the hot spots (nothing in graph_eigen 
    (threadpoolctl); with the targets computed for the seed rows only; and with the alignment
    done in torch (seed rows only). Whole steps are timed: numpy's BLAS threads, still spinning
    after the loss, also slow down the torch backward that follows.
-3. NeuralEF loss: the 'bank' estimator (the default until session 3; one product with the
+3. NeuralEF loss: the 'bank' estimator (the default until commit 38ca7c3, 2026-11-22; one product with the
    whole-graph kernel per step) against 'running', and the share of building the batch kernel
    (COO -> CSR).
 4. sage export: ``GNNEncoder.embed_all`` (NeighborLoader with all neighbors, 65,536 seeds per

@@ -30,7 +30,7 @@ from graph_eigen.io import save_json
 from graph_eigen.presets import recommended_config
 from graph_eigen.train import train
 
-# K at a wide eigengap of the normalized adjacency (ALGORITHMS.md): evaluate there.
+# K at a wide eigengap of the normalized adjacency (docs/algorithms.md, "Eigengaps"): evaluate there.
 SPECTRAL_K = {"CS": 9, "Photo": 10, "Cora": 9}
 
 

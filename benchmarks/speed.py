@@ -19,7 +19,7 @@ absolute times drift. Process CPU seconds per step are recorded as well (less se
 other jobs than wall time). Phase A: NeuralEF x {mlp, sage} and supervised GraphSAGE on the
 plain loader, once per NeuralEF estimator (``--neuralef-estimators``; default ``running`` then
 ``bank``, whose statistics need one product with the whole-graph kernel per step; ``targets``,
-the library's default since session 3, refreshes its targets in the first warm-up step and
+the library's default since commit 38ca7c3 (2026-11-22), refreshes its targets in the first warm-up step and
 then times regression steps: its refreshes, once per epoch, are timed by
 ``benchmarks/bank_update.py``), each time with its own supervised reference. Phase B: BASiS x {mlp, sage} and
 supervised GraphSAGE again on BASiS's loader (256 anchors prepended to every batch). Every

@@ -3,7 +3,7 @@
 The eigenmap of A + w F, where F joins each node to its k nearest neighbors in feature space
 (cosine similarity, symmetrized, unit weights; the search is faiss', exact up to 1e5 nodes and
 approximate above, see neighbors.py), sees both the links and the feature similarity;
-on Amazon Photo its exact eigenmap probes as well as SGC (README). Any objective trains on it
+on Amazon Photo its exact eigenmap probes as well as SGC (docs/results.md). Any objective trains on it
 unchanged: it is just another graph with edge weights.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Neighbor-sampled batches with the reweighted batch kernel (see ALGORITHMS.md).
+"""Neighbor-sampled batches with the reweighted batch kernel (see docs/algorithms.md).
 
 A batch holds B seeds drawn uniformly without replacement, their sampled neighborhoods (PyG's
 NeighborLoader), and the sampled seed -> neighbor edges of the kernel, each weighted by

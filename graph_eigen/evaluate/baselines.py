@@ -5,7 +5,7 @@
 - ``exact_eigenmap``: the exact first-``dim`` eigenvectors of L_sym;
 - ``exact_eigenmap+features``: those concatenated with the raw features;
 - ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, PyG's gcn_norm),
-  the guide's strongest reference on Photo.
+  the strongest of the reference probe figures we set ourselves on Photo (docs/results.md).
 """
 from __future__ import annotations
 

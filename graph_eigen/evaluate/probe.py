@@ -1,6 +1,6 @@
 """Linear probe: logistic regression on frozen node embeddings.
 
-Protocol (see the guide, section Metrics):
+Protocol (docs/algorithms.md, "The linear probe"):
 
 - inputs are the embedding (optionally its first ``dims`` columns), optionally concatenated
   with the graph's raw features, standardized with the mean and std of the training rows;

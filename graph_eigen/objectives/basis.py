@@ -4,7 +4,7 @@ Batch operators (``batch_operator``):
 
 - ``global``: the batch's eigenvectors are the rows of the exact global eigenvectors (one
   eigsh / LOBPCG solve before training). Consistent with the global operator by construction,
-  at the cost of one global solve; measured in the README (the choice for fixed sparse graphs).
+  at the cost of one global solve; measured in docs/basis.md (the choice for fixed sparse graphs).
 - ``sampled``: the eigenvectors of the sampled subgraph's kernel (global normalization), the
   naive transfer of BASiS to sparse graphs. Inconsistent when the batch is a small fraction
   of the graph (see ``graph-eigen diagnose-batches``).

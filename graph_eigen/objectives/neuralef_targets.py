@@ -2,7 +2,7 @@
 
 The gradient estimators of neuralef.py move the encoder by small optimizer steps along the
 NeuralEF direction. Through the shared weights of a GNN that is far too slow on a sparse graph
-(README: d_G 7-8 on CS, K = 9, after 100 epochs of sage). This estimator takes the step in
+(docs/neuralef.md: d_G 7-8 on CS, K = 9, after 100 epochs of sage). This estimator takes the step in
 function space and lets the encoder catch up by regression. A bank H holds the latest output of
 every node (the seeds' rows are stored at every step). Every ``target_every`` steps the targets
 are recomputed over the whole graph:
@@ -20,7 +20,7 @@ column's own objective. The step h_j + g_j / c_j is (M H)(I - C) / c_j with C st
 triangular, and such a product has the same column-ordered QR factor Q as M H. The stop-gradient
 order of the objective is the column order of the factorization. Its fixed points are the
 ordered eigenvectors of M (those of K). The orthonormalization keeps the columns from collapsing
-onto the first one: regressing on the step without it did (README).
+onto the first one: regressing on the step without it did (docs/neuralef.md).
 
 Where H comes from (``source``):
 
