@@ -76,7 +76,7 @@ from graph_eigen.embed import embed_graph  # noqa: E402
 from graph_eigen.encoders import EncoderConfig, build_encoder  # noqa: E402
 from graph_eigen.objectives import build_objective  # noqa: E402
 from graph_eigen.sampling import BatchSampler  # noqa: E402
-from graph_eigen.train import Model  # noqa: E402
+from graph_eigen.model import Model  # noqa: E402
 
 BATCH_SIZE = 1024
 FANOUTS = [10, 5]

@@ -98,7 +98,7 @@ class GraphEigen:
     def transform(self, graph: Any, features: Any = None) -> np.ndarray:
         """The embedding of every node of ``graph`` (n x dim float32) with the trained encoder."""
         from .embed import embed_graph
-        from .train import load_model
+        from .model import load_model
 
         self._check_fitted()
         graph = as_graph(graph, features)

@@ -11,7 +11,6 @@ kernel, on every thread) and one small dense eigenproblem.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Callable
 
 import numpy as np

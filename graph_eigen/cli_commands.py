@@ -14,6 +14,7 @@ from typing import Optional
 from .cli import command
 from .config import TrainConfig
 from .errors import ConfigError
+from .run_graph import run_graph
 
 log = logging.getLogger(__name__)
 
@@ -144,26 +145,6 @@ def check_resume_options(args: argparse.Namespace, saved: TrainConfig) -> None:
                           f"{', '.join(changed)}; only --epochs may change (start a new run instead)")
 
 
-def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None):
-    """The graph a run trains on; with ``dataset``, another graph given the same operator."""
-    graph = _load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
-                        None if dataset else cfg.train_nodes)
-    from .feature_graph import with_feature_knn
-
-    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight)
-
-
-def _load_graph(dataset, root, train_nodes=None):
-    """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
-    from .data import load_dataset
-    from .train import load_node_ids
-
-    graph = load_dataset(dataset, root)
-    if train_nodes:
-        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "--train-nodes").numpy())
-    return graph
-
-
 @command("train")
 def _train(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
@@ -179,9 +160,7 @@ def _train(args: argparse.Namespace) -> int:
         check_resume_options(args, saved)
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
     if args.distributed:
-        from .distributed import train_command
-
-        return train_command(args, cfg)
+        return _train_distributed(args, cfg)
     graph = run_graph(cfg)
     if not args.resume:  # the defaults depend on the graph's size (presets.py)
         cfg = train_config_from_args(args, graph.num_nodes)
@@ -198,11 +177,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_distributed(args: argparse.Namespace, cfg: TrainConfig) -> int:
+    """``graph-eigen train ... --distributed`` on every rank: train, export, print (rank 0)."""
+    from .distributed import TABLE_MESSAGE, export_sharded, init_distributed
+    from .train import train
+
+    if cfg.encoder == "table":
+        raise ConfigError(TABLE_MESSAGE)
+    ctx = init_distributed()
+    try:
+        # rank 0 loads first (a loader may write processed files to the cache), then the others
+        graph = ctx.on_writer(lambda: run_graph(cfg))
+        if not ctx.is_writer:
+            graph = run_graph(cfg)
+        model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
+                      progress=not args.no_progress, dist=ctx)
+        emb_path = Path(args.out) / "embeddings.npy"
+        meta = export_sharded(ctx, model, graph, emb_path, run_dir=args.out)
+        if ctx.is_writer:
+            print(json.dumps({"run_dir": args.out, "embeddings": str(emb_path), "nodes": meta["nodes"],
+                              "dim": meta["dim"], "world_size": ctx.world_size}))
+        ctx.barrier()
+    finally:
+        ctx.close()
+    return 0
+
+
 @command("embed")
 def _embed(args: argparse.Namespace) -> int:
     from .embed import export_embeddings
     from .rundir import RunLock
-    from .train import load_model
+    from .model import load_model
 
     cfg = TrainConfig.load(args.run_dir)
     other_root = args.root and os.path.abspath(args.root) != (cfg.root and os.path.abspath(cfg.root))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .cli import command
-from .cli_commands import _load_graph
+from .run_graph import load_graph
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -68,7 +68,7 @@ def _probe(args: argparse.Namespace) -> int:
         emb = np.load(emb_path, mmap_mode="r")
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read embedding '{emb_path}': {exc}") from exc
-    graph = _load_graph(dataset, root, train_nodes)
+    graph = load_graph(dataset, root, train_nodes)
     split = args.split
     if split is None:
         is_ogb = dataset.lower().startswith("ogbn-") or graph.name.lower().startswith("ogbn-")
@@ -101,7 +101,7 @@ def _plot(args: argparse.Namespace) -> int:
 
     labels = None
     if args.dataset:
-        graph = _load_graph(args.dataset, args.root)
+        graph = load_graph(args.dataset, args.root)
         labels = None if graph.y is None else graph.y.numpy()
     paths = plot_run(args.run_dir, labels=labels)
     print(json.dumps({"plots": [str(p) for p in paths]}))

@@ -183,7 +183,7 @@ class DistContext:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
             elif p.grad.is_sparse:
-                raise ConfigError("--distributed needs dense gradients; " + _TABLE_MESSAGE)
+                raise ConfigError("--distributed needs dense gradients; " + TABLE_MESSAGE)
         flat = self.sum(torch.cat([p.grad.reshape(-1) for p in params])) / self.world_size
         offset = 0
         for p in params:
@@ -227,7 +227,7 @@ class DistContext:
             objective.setup(graph, sampler)
             return
         if getattr(model.encoder, "sparse", False):
-            raise ConfigError(_TABLE_MESSAGE)
+            raise ConfigError(TABLE_MESSAGE)
         objective.reduce = self.reduce_statistic
         if hasattr(objective, "gather"):  # NeuralEF's memory bank receives every rank's seeds
             objective.gather = self.all_gather_rows
@@ -238,7 +238,7 @@ class DistContext:
         self.broadcast_module(model.encoder)
 
 
-_TABLE_MESSAGE = ("the table encoder (one row per node, sparse gradients) trains in one process; "
+TABLE_MESSAGE = ("the table encoder (one row per node, sparse gradients) trains in one process; "
                   "use mlp, resmlp, sage or gcn with --distributed")
 
 
@@ -423,32 +423,3 @@ def export_sharded(ctx: DistContext, model, graph: Graph, out, run_dir=None,
                                  embed=lambda m, g, p: embed_sharded(ctx, m, g, p))
     embed_sharded(ctx, model, graph, progress=False)
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# the CLI entry point
-# ---------------------------------------------------------------------------------------------
-def train_command(args, cfg) -> int:
-    """``graph-eigen train ... --distributed`` on every rank: train, export, print (rank 0)."""
-    from .cli_commands import run_graph
-    from .train import train
-
-    if cfg.encoder == "table":
-        raise ConfigError(_TABLE_MESSAGE)
-    ctx = init_distributed()
-    try:
-        # rank 0 loads first (a loader may write processed files to the cache), then the others
-        graph = ctx.on_writer(lambda: run_graph(cfg))
-        if not ctx.is_writer:
-            graph = run_graph(cfg)
-        model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
-                      progress=not args.no_progress, dist=ctx)
-        emb_path = Path(args.out) / "embeddings.npy"
-        meta = export_sharded(ctx, model, graph, emb_path, run_dir=args.out)
-        if ctx.is_writer:
-            print(json.dumps({"run_dir": args.out, "embeddings": str(emb_path), "nodes": meta["nodes"],
-                              "dim": meta["dim"], "world_size": ctx.world_size}))
-        ctx.barrier()
-    finally:
-        ctx.close()
-    return 0

@@ -29,7 +29,7 @@ def cache_folder() -> Optional[Path]:
     """The cache folder, or None when the cache is off."""
     if os.environ.get("GRAPH_EIGEN_EIGEN_CACHE", "").lower() in ("off", "0", "none"):
         return None
-    from .data import default_cache
+    from .data.paths import default_cache
 
     return Path(default_cache()) / "eigenpairs"
 

@@ -10,7 +10,7 @@ import torch
 
 from .graph import Graph
 from .io import save_json, save_npy
-from .train import Model
+from .model import Model
 
 
 def embed_graph(model: Model, graph: Graph, progress: bool = False) -> np.ndarray:

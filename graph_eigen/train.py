@@ -10,41 +10,23 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistContext
-from .encoders import EncoderConfig, build_encoder
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
-from .objectives import build_objective
+from .model import Model, build_model
+from .run_graph import load_node_ids
 from .rundir import RunFolder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Model:
-    """What training produces: the encoder and the objective's inference state."""
-
-    config: TrainConfig
-    encoder: torch.nn.Module
-    objective: torch.nn.Module
-
-
-def build_model(cfg: TrainConfig, graph: Graph) -> Model:
-    enc_cfg = EncoderConfig(cfg.encoder, cfg.hidden, cfg.layers, cfg.norm, cfg.dropout, cfg.input_dim, cfg.hops)
-    encoder = build_encoder(cfg.encoder, graph, cfg.dim, enc_cfg, seed=cfg.seed)
-    objective = build_objective(cfg.objective, cfg.dim, **cfg.objective_params())
-    return Model(cfg, encoder, objective)
 
 
 def check_run_dir(out: str | Path, resume: bool, overwrite: bool) -> None:
@@ -85,25 +67,6 @@ def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = Fa
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
     return opt, sched
-
-
-def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[torch.Tensor]:
-    """Node ids from a .npy file (None without a path), checked against the graph's size."""
-    if not path:
-        return None
-    try:
-        ids = np.load(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {option} '{path}': {exc}") from exc
-    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ConfigError(f"{option} '{path}' must hold a non-empty 1-D array of integer node ids, "
-                          f"got shape {ids.shape} of {ids.dtype}")
-    if ids.min() < 0 or ids.max() >= num_nodes:
-        raise ConfigError(f"{option} '{path}' has node ids outside [0, {num_nodes}): "
-                          f"min {ids.min()}, max {ids.max()}")
-    if np.unique(ids).size != ids.size:
-        raise ConfigError(f"{option} '{path}' lists some node ids more than once")
-    return torch.from_numpy(ids.astype(np.int64))
 
 
 def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
@@ -288,21 +251,3 @@ def _short(values) -> str:
     if not values:
         return ""
     return ",".join(f"{v:.3f}" for v in values[:4]) + (",..." if len(values) > 4 else "")
-
-
-def load_model(run_dir: str | Path, graph: Graph) -> Model:
-    """Rebuild a trained model from its run folder (config.json + checkpoint.pt)."""
-    cfg = TrainConfig.load(run_dir)
-    state = load_checkpoint(run_dir)
-    model = build_model(cfg, graph)
-    try:
-        model.encoder.load_state_dict(state["encoder"])
-        model.objective.load_state_dict(state["objective"], strict=False)
-    except (RuntimeError, KeyError) as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        detail = next((line for line in lines if "size mismatch" in line), lines[0] if lines else "")
-        raise CheckpointError(
-            f"checkpoint in '{run_dir}' does not fit dataset '{graph.name}' "
-            f"({graph.num_nodes} nodes, {graph.num_features} features): {detail}"
-        ) from exc
-    return model

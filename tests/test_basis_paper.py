@@ -4,8 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
-import torch
 
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import dataset_names, load_dataset

@@ -58,7 +58,7 @@ SHORT_RUNS = {"run": {"estimator": "bank"}, "run-running": {"estimator": "runnin
 
 def step_gradients(cfg: TrainConfig, graph, ctx: DistContext, steps: int = 2) -> list:
     """The flat encoder gradient of each of the first ``steps`` batches (no parameter update)."""
-    from graph_eigen.train import build_model
+    from graph_eigen.model import build_model
 
     model = build_model(cfg, graph)
     sampler = ctx.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
@@ -81,7 +81,8 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank), OMP_NUM_THREADS="1")
     torch.set_num_threads(1)
     from graph_eigen.distributed import embed_sharded, export_sharded, init_distributed
-    from graph_eigen.train import build_model, train
+    from graph_eigen.model import build_model
+    from graph_eigen.train import train
 
     out = Path(out)
     ctx = init_distributed(backend="gloo")
@@ -200,7 +201,7 @@ def test_resume_needs_the_same_number_of_processes(dist_results, graph):
 
 def test_sharded_gnn_export_equals_layerwise_inference(dist_results, graph):
     from graph_eigen.embed import embed_graph
-    from graph_eigen.train import build_model
+    from graph_eigen.model import build_model
 
     model = build_model(_cfg(WORLD * B, encoder="sage", seed=11, input_dim=5), graph)  # rank 0's initialization
     np.testing.assert_allclose(np.load(dist_results / "sage.npy"), embed_graph(model, graph), atol=1e-5, rtol=0)

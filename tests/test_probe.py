@@ -238,7 +238,7 @@ def run_cli(argv, monkeypatch, graph):
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     cli_probe.add_parsers(sub, cli.add_dataset_args)
-    monkeypatch.setattr(cli_probe, "_load_graph", lambda *a, **k: graph)
+    monkeypatch.setattr(cli_probe, "load_graph", lambda *a, **k: graph)
     args = parser.parse_args(argv)
     return cli.COMMANDS[args.command](args)
 

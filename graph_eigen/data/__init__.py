@@ -17,20 +17,9 @@ from typing import Optional
 
 from ..errors import DatasetNotFoundError
 from ..graph import Graph
+from .paths import default_cache, default_root  # noqa: F401  (part of this package's interface)
 
 PYG_NAMES = ("Cora", "CiteSeer", "PubMed", "Photo", "Computers", "CS", "Physics", "DBLP", "Actor")
-
-
-def default_root() -> Optional[str]:
-    """The data root used when none is given: ``$GRAPH_EIGEN_DATA`` if set, else None."""
-    return os.environ.get("GRAPH_EIGEN_DATA") or None
-
-
-def default_cache() -> str:
-    """Where loaders may write (processed files, copies of read-only roots)."""
-    return os.environ.get(
-        "GRAPH_EIGEN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "graph_eigen")
-    )
 
 
 def dataset_names() -> list[str]:

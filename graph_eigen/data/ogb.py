@@ -26,7 +26,7 @@ from unittest import mock
 
 from ..errors import DatasetNotFoundError
 from ..graph import Graph
-from . import default_cache
+from .paths import default_cache
 
 log = logging.getLogger(__name__)
 

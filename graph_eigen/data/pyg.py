@@ -33,7 +33,7 @@ import torch
 
 from ..errors import DatasetNotFoundError, InvalidGraphError
 from ..graph import Graph
-from . import default_cache
+from .paths import default_cache
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def random_encoder_embedding(graph: Graph, run_config) -> np.ndarray:
     """The embedding of a randomly initialized (untrained) model built from ``run_config``."""
     from ..embed import embed_graph
-    from ..train import build_model
+    from ..model import build_model
 
     return embed_graph(build_model(run_config, graph), graph)
 

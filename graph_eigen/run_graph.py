@@ -1,0 +1,48 @@
+"""The graph of a run: its dataset (or the subgraph of ``--train-nodes``) with the run's
+operator options applied, rebuilt the same way by train, embed, eval, probe and plot."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .config import TrainConfig
+from .data import load_dataset
+from .errors import ConfigError
+from .feature_graph import with_feature_knn
+from .graph import Graph
+
+
+def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None) -> Graph:
+    """The graph a run trains on; with ``dataset``, another graph given the same operator."""
+    graph = load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
+                        None if dataset else cfg.train_nodes)
+    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight)
+
+
+def load_graph(dataset: str, root: Optional[str] = None, train_nodes: Optional[str] = None) -> Graph:
+    """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
+    graph = load_dataset(dataset, root)
+    if train_nodes:
+        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "--train-nodes").numpy())
+    return graph
+
+
+def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[torch.Tensor]:
+    """Node ids from a .npy file (None without a path), checked against the graph's size."""
+    if not path:
+        return None
+    try:
+        ids = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {option} '{path}': {exc}") from exc
+    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ConfigError(f"{option} '{path}' must hold a non-empty 1-D array of integer node ids, "
+                          f"got shape {ids.shape} of {ids.dtype}")
+    if ids.min() < 0 or ids.max() >= num_nodes:
+        raise ConfigError(f"{option} '{path}' has node ids outside [0, {num_nodes}): "
+                          f"min {ids.min()}, max {ids.max()}")
+    if np.unique(ids).size != ids.size:
+        raise ConfigError(f"{option} '{path}' lists some node ids more than once")
+    return torch.from_numpy(ids.astype(np.int64))
