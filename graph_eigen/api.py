@@ -140,7 +140,9 @@ class GraphEigen:
     def _config(self, graph: Graph) -> TrainConfig:
         from .presets import recommended_config
 
-        cfg = recommended_config(graph.name, graph.num_nodes).to_dict()
+        options = self.options or {}
+        cfg = recommended_config(graph.name, graph.num_nodes, objective=self.objective or options.get("objective"),
+                                 encoder=self.encoder or options.get("encoder")).to_dict()
         known = {f.name for f in fields(TrainConfig)}
         unknown = set(self.options or {}) - known
         if unknown:

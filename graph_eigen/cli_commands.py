@@ -110,7 +110,8 @@ def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = 
     """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by flags."""
     from .presets import recommended_config
 
-    cfg = recommended_config(args.dataset or TrainConfig().dataset, num_nodes).to_dict()
+    cfg = recommended_config(args.dataset or TrainConfig().dataset, num_nodes, objective=args.objective,
+                             encoder=args.encoder).to_dict()
     cfg["root"] = args.root
     for key in list(cfg):
         value = getattr(args, key, None)
