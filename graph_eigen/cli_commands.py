@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from .cli import command
+from .cli_train_options import add_train_options, read_config_file
 from .config import TrainConfig
 from .errors import ConfigError
 from .run_graph import run_graph
@@ -19,71 +20,17 @@ from .run_graph import run_graph
 log = logging.getLogger(__name__)
 
 
-def _fanouts(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"fanouts must be integers like 10,5 (got '{text}')") from exc
-
-
-_HELP = {"hops": "sign encoder: propagation hops (features X, A_hat X, ..., A_hat^hops X)",
-         "batch-size": "seeds per step; 0 = full-graph mode (every node in one batch); negative is an error",
-         "checkpoint-every": "steps between checkpoints (also at the end of every epoch)",
-         "epochs": "passes over the seed nodes; with --resume, the new total",
-         "target-every": "targets estimator: steps between target refreshes (default: once per epoch)"}
-
-
 def add_parsers(sub, add_dataset_args) -> None:
     """Add the training and evaluation sub-commands to the parser."""
     p = sub.add_parser("train", help="train an encoder and export RUN_DIR/embeddings.npy")
     add_dataset_args(p, required=False)
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--objective", default=None, choices=["neuralef", "basis"])
-    p.add_argument("--encoder", default=None, choices=["table", "mlp", "resmlp", "sign", "sage", "gcn"],
-                   help="sign: an MLP on features propagated --hops times (no neighbor sampling; the "
-                        "default above 300,000 nodes)")
-    p.add_argument("--device", default=None, help="auto (CUDA when present, the default), cpu or cuda[:N]")
-    p.add_argument("--dim", type=int, default=None, help="embedding dimension K")
-    for name, typ in [("hidden", int), ("layers", int), ("dropout", float), ("epochs", int),
-                      ("batch-size", int), ("lr", float), ("weight-decay", float), ("seed", int),
-                      ("checkpoint-every", int), ("alpha", float), ("power", int), ("anchors", int),
-                      ("refresh-every", int), ("bank-every", int), ("target-every", int), ("input-dim", int),
-                      ("feature-knn", int), ("feature-knn-weight", float), ("hops", int)]:
-        p.add_argument(f"--{name}", type=typ, default=None, help=_HELP.get(name))
-    p.add_argument("--fanouts", type=_fanouts, default=None, help="per-hop neighbors, e.g. 10,5 (-1 = all)")
-    p.add_argument("--norm", default=None, choices=["none", "batch_norm", "layer_norm"])
-    p.add_argument("--optimizer", default=None, choices=["adam", "sgd"])
-    p.add_argument("--schedule", default=None, choices=["constant", "cosine"])
-    p.add_argument("--variant", default=None, choices=["ordered", "eigenmap"])
-    p.add_argument("--no-stop-grad", dest="stop_grad", action="store_false", default=None)
-    p.add_argument("--estimator", default=None, choices=["targets", "bank", "running", "batch"],
-                   help="NeuralEF estimator (default targets: regression onto the NeuralEF step in function "
-                        "space; bank, running, batch: gradient estimators)")
-    p.add_argument("--target-source", default=None, choices=["bank", "inference"],
-                   help="targets estimator: the outputs the targets are computed from (default bank: the "
-                        "seeds' outputs of every step; inference: the whole graph's at every refresh)")
-    p.add_argument("--target-filter", default=None, choices=["chebyshev", "power"],
-                   help="targets estimator: the polynomial of K applied at every refresh, with --power "
-                        "products: a Chebyshev filter of degree p (default, p = 64) or ((I + K) / 2)^p "
-                        "(p = 256)")
-    p.add_argument("--anchor-strategy", default=None, choices=["uniform", "degree"])
-    p.add_argument("--batch-operator", default=None)
-    p.add_argument("--ransac", action="store_true", default=None,
-                   help="BASiS: align through the anchors with RANSAC (default: least squares)")
-    p.add_argument("--ransac-threshold", type=float, default=None,
-                   help="BASiS --ransac: inlier when the residual row's L2 norm is below this, on unit-norm "
-                        "eigenvector columns (default 0.1, as the original)")
-    p.add_argument("--knn-kernel", default=None, choices=["self-tuning", "basis"],
-                   help="BASiS --batch-operator knn: the batch graph's kernel (basis: the paper's; docs/basis.md)")
-    p.add_argument("--train-nodes", default=None, help=".npy of node ids: train on their induced subgraph")
-    p.add_argument("--seed-nodes", default=None,
-                   help=".npy of node ids: draw seeds only from them, on the whole graph's operator "
-                        "(the other nodes serve as neighbors; embed them afterwards)")
+    add_train_options(p)
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR's last checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing run (a folder with config.json) once the new run has its first "
                         "checkpoint")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of torchrun (--batch-size per process); "
                         "see docs/distributed.md")
@@ -110,9 +57,12 @@ def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = 
     """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by flags."""
     from .presets import recommended_config
 
-    cfg = recommended_config(args.dataset or TrainConfig().dataset, num_nodes, objective=args.objective,
-                             encoder=args.encoder).to_dict()
-    cfg["root"] = args.root
+    from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
+    dataset = args.dataset or from_file.get("dataset") or TrainConfig().dataset
+    cfg = recommended_config(dataset, num_nodes, objective=args.objective or from_file.get("objective"),
+                             encoder=args.encoder or from_file.get("encoder")).to_dict()
+    cfg.update(from_file)
+    cfg["root"] = args.root or from_file.get("root")
     for key in list(cfg):
         value = getattr(args, key, None)
         if value is not None:
@@ -153,7 +103,8 @@ def _train(args: argparse.Namespace) -> int:
 
     from .rundir import RunLock
 
-    if not args.resume and not args.dataset:
+    in_file = args.config and read_config_file(args.config).get("dataset")
+    if not args.resume and not (args.dataset or in_file):
         raise ConfigError("train needs --dataset (a name such as Cora, sbm:n=10000 or file:edges.csv)")
     cfg = train_config_from_args(args)
     if args.resume:
