@@ -22,13 +22,23 @@ from graph_eigen.io import save_json
 from graph_eigen.neighbors import EXACT_LIMIT, NPROBE, cosine_knn
 
 
-def brute_force(x: np.ndarray, queries: np.ndarray, k: int, chunk: int = 1 << 18) -> np.ndarray:
-    """Exact cosine k nearest neighbors of the rows ``queries`` (themselves excluded)."""
+def brute_force(x: np.ndarray, queries: np.ndarray, k: int, chunk: int = 1 << 17) -> np.ndarray:
+    """Exact cosine k nearest neighbors of the rows ``queries`` (themselves excluded), keeping
+    only each chunk's best k so that memory stays at queries x (chunk + k)."""
     unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     q = unit[queries]
-    sims = np.concatenate([q @ unit[s:s + chunk].T for s in range(0, len(unit), chunk)], axis=1)
-    sims[np.arange(len(queries)), queries] = -np.inf
-    return np.argsort(-sims, axis=1)[:, :k]
+    best_sim = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_idx = np.zeros((len(queries), 0), dtype=np.int64)
+    for start in range(0, len(unit), chunk):
+        sims = q @ unit[start:start + chunk].T
+        own = (queries >= start) & (queries < start + chunk)
+        sims[np.flatnonzero(own), queries[own] - start] = -np.inf
+        sims = np.concatenate([best_sim, sims], axis=1)
+        ids = np.concatenate([best_idx, np.broadcast_to(np.arange(start, start + sims.shape[1] - best_sim.shape[1]),
+                                                        (len(queries), sims.shape[1] - best_sim.shape[1]))], axis=1)
+        top = np.argsort(-sims, axis=1)[:, :k]
+        best_sim, best_idx = np.take_along_axis(sims, top, axis=1), np.take_along_axis(ids, top, axis=1)
+    return best_idx
 
 
 def main() -> None:

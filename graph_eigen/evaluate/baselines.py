@@ -4,7 +4,7 @@
 - ``random_encoder``: the run's architecture (``build_model`` with its config), never trained;
 - ``exact_eigenmap``: the exact first-``dim`` eigenvectors of L_sym;
 - ``exact_eigenmap+features``: those concatenated with the raw features;
-- ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, PyG's gcn_norm),
+- ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, as PyG's gcn_norm; propagation.py),
   the strongest of the reference probe figures we set ourselves on Photo (docs/results.md).
 """
 from __future__ import annotations
@@ -36,15 +36,9 @@ def exact_eigenmap(graph: Graph, dim: int) -> np.ndarray:
 
 def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
     """A_hat^hops X with GCN normalization and self-loops (SGC's input to its linear classifier)."""
-    import torch
-    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from ..propagation import propagate
 
-    index, weight = gcn_norm(graph.edge_index, graph.edge_weight, graph.num_nodes, add_self_loops=True)
-    a_hat = torch.sparse_coo_tensor(index, weight, (graph.num_nodes, graph.num_nodes)).coalesce()
-    x = graph.x.float()
-    for _ in range(hops):
-        x = torch.sparse.mm(a_hat, x)
-    return x.numpy()
+    return propagate(graph, graph.x, hops)[-1].numpy()
 
 
 def probe_baselines(graph: Graph, dim: int, run_config=None, **probe_kwargs) -> dict[str, dict]:
