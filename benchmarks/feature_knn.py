@@ -36,7 +36,7 @@ def brute_force(x: np.ndarray, queries: np.ndarray, k: int, chunk: int = 1 << 17
         sims = np.concatenate([best_sim, sims], axis=1)
         ids = np.concatenate([best_idx, np.broadcast_to(np.arange(start, start + sims.shape[1] - best_sim.shape[1]),
                                                         (len(queries), sims.shape[1] - best_sim.shape[1]))], axis=1)
-        top = np.argsort(-sims, axis=1)[:, :k]
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         best_sim, best_idx = np.take_along_axis(sims, top, axis=1), np.take_along_axis(ids, top, axis=1)
     return best_idx
 

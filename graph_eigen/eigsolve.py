@@ -122,8 +122,8 @@ def exact_eigenpairs(
     For ``sym`` and ``rw`` these are the top eigenvectors of K = D^-1/2 A D^-1/2 (the random-walk
     ones are D^-1/2 times them). ``drop_first`` removes the trivial eigenvector. Signs follow
     :func:`sign_flip`, so the result is the same on every run. ``method="auto"`` picks the solver
-    by size (:func:`solver_for`) with its default tolerance, and reads and writes the disk cache
-    of eigen_cache.py; ``tol`` is the solver's residual tolerance (0: its default); ``device``
+    by size (:func:`solver_for`) with its default tolerance and reads the disk cache of
+    eigen_cache.py; every solve at the default tolerance is written to it; ``tol`` is the solver's residual tolerance (0: its default); ``device``
     is where the ``chebyshev`` solver runs.
     """
     from . import eigen_cache
@@ -132,9 +132,8 @@ def exact_eigenpairs(
     check_dim(k + extra, graph.num_nodes)
     if method in ("amg", "chebyshev") and laplacian_kind == "unnormalized":
         raise ConfigError(f"the '{method}' eigensolver handles the normalized Laplacians (sym, rw) only")
-    cacheable = method == "auto" and not tol
-    path = eigen_cache.cache_path(graph, k, laplacian_kind, drop_first) if cacheable else None
-    cached = eigen_cache.load_cached(path)
+    path = eigen_cache.cache_path(graph, k, laplacian_kind, drop_first) if not tol else None
+    cached = eigen_cache.load_cached(path) if method == "auto" else None  # an explicit solver always solves
     if cached is not None:
         log.info("exact eigenpairs from the cache: %s", path)
         return Eigenpairs(values=cached[0], vectors=cached[1], method=cached[2])

@@ -53,5 +53,5 @@ def table_neuralef_config(base: TrainConfig, num_nodes: Optional[int]) -> TrainC
 def large_graph_config(dataset: str) -> TrainConfig:
     """NeuralEF (targets) + the ``sign`` encoder on seed-only batches: no sampling, no exact solve."""
     return TrainConfig(dataset=dataset, objective="neuralef", estimator="targets", encoder="sign", dim=64,
-                       hidden=256, layers=2, input_dim=64, hops=2, epochs=8, batch_size=8192, lr=0.003, checkpoint_every=100_000,
-                       target_filter="chebyshev", power=16)
+                       hidden=256, layers=2, input_dim=64, hops=2, epochs=12, batch_size=8192, lr=0.003,
+                       checkpoint_every=100_000, target_filter="chebyshev", power=16)
