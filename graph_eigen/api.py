@@ -7,13 +7,14 @@
     model.transform(new_graph)  # any graph with the same features: new nodes too
 
 Parameters left at ``None`` take the library's defaults for the graph's size (presets.py),
-the same the CLI uses. ``fit`` trains in a run folder (``run_dir``, or a temporary one) in the
-format the CLI writes, so ``save``/``load`` and ``graph-eigen embed/eval/probe`` interoperate.
+the same the CLI uses. ``fit`` trains in a run folder (``run_dir``, or a temporary one removed
+with the estimator) in the format the CLI writes, so ``save``/``load`` and ``graph-eigen embed/eval/probe`` interoperate.
 """
 from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional
@@ -88,6 +89,8 @@ class GraphEigen:
         graph = as_graph(graph, features)
         cfg = self._config(graph)
         run = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="graph-eigen-"))
+        if not self.run_dir:  # a temporary run folder goes with the estimator
+            weakref.finalize(self, shutil.rmtree, run, ignore_errors=True)
         model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
         export_embeddings(model, graph, run / "embeddings.npy", run_dir=run)
         self.model_, self.config_, self.run_dir_ = model, cfg, run
