@@ -47,9 +47,11 @@ def filtered_subspace_eigenpairs(kernel, k: int, tol: float = 1e-6, seed: int = 
     A block of ``k + extra`` columns (``extra`` defaults to max(16, k / 2)) is filtered with a
     Chebyshev polynomial of ``degree`` that damps everything below its smallest Ritz value,
     orthonormalized, and rotated by Rayleigh-Ritz, until each of the first k Ritz pairs has a
-    residual ||K x - theta x|| <= tol (unit x). Products in float32, the rest in float64, so
-    ``tol`` much below 1e-6 is not reachable. Everything runs on ``device``. Returns (values
-    descending, vectors) as numpy arrays.
+    residual ||K x - theta x|| <= tol (unit x). Leading pairs that have converged are locked:
+    they leave the block (later blocks are kept orthogonal to them), so the filter's products
+    are spent on the pairs still moving. Products in float32, the rest in float64, so ``tol``
+    much below 1e-6 is not reachable. Everything runs on ``device``. Returns (values descending,
+    vectors) as numpy arrays.
     """
     from .propagation import sparse_csr
 
@@ -60,9 +62,12 @@ def filtered_subspace_eigenpairs(kernel, k: int, tol: float = 1e-6, seed: int = 
     product = lambda v: csr32 @ v  # noqa: E731
     gen = torch.Generator().manual_seed(seed)
     x = torch.linalg.qr(torch.randn(n, m, generator=gen, dtype=torch.float64).to(device))[0]
+    locked = x[:, :0]
+    locked_theta = torch.zeros(0, dtype=torch.float64, device=x.device)
     cut, residual = 0.0, float("inf")
     for iteration in range(1, maxiter + 1):
         filtered = chebyshev_filter(product, x.float(), degree, cut).double()
+        filtered -= locked @ (locked.T @ filtered)  # stay orthogonal to the locked pairs
         q = torch.linalg.qr(filtered)[0]
         del filtered
         kq = (csr32 @ q.float()).double()
@@ -70,16 +75,23 @@ def filtered_subspace_eigenpairs(kernel, k: int, tol: float = 1e-6, seed: int = 
         theta, w = torch.linalg.eigh((ritz + ritz.T) / 2)
         theta, w = theta.flip(0), w.flip(1)
         x = q @ w
-        kx = kq @ w
+        wanted = k - locked.shape[1]
+        residuals = ((kq @ w[:, :wanted]) - x[:, :wanted] * theta[:wanted]).norm(dim=0)
         del q, kq
-        residuals = (kx[:, :k] - x[:, :k] * theta[:k]).norm(dim=0)
         residual = float(residuals.max())
-        log.info("chebyshev subspace iteration %d: largest residual of the first %d pairs %.2e", iteration, k, residual)
-        if residual <= tol:
+        converged = int(torch.cumprod(residuals <= tol, 0).sum())  # leading pairs within tol
+        locked = torch.cat([locked, x[:, :converged]], dim=1)
+        locked_theta = torch.cat([locked_theta, theta[:converged]])
+        x, theta = x[:, converged:], theta[converged:]
+        log.info("chebyshev subspace iteration %d: %d of %d pairs locked, largest residual %.2e",
+                 iteration, locked.shape[1], k, residual)
+        if locked.shape[1] >= k:
             break
         cut = float(theta[-1].clamp(-0.999, 0.999))  # damp everything below the block's smallest Ritz value
-        del kx
     else:
         log.warning("chebyshev subspace iteration: residual %.2e > tol %.0e after %d iterations",
                     residual, tol, maxiter)
-    return theta[:k].cpu().numpy(), x[:, :k].cpu().numpy()
+        locked = torch.cat([locked, x[:, :k - locked.shape[1]]], dim=1)
+        locked_theta = torch.cat([locked_theta, theta[:k - len(locked_theta)]])
+    order = torch.argsort(locked_theta, descending=True)  # locking order is nearly, not exactly, sorted
+    return locked_theta[order].cpu().numpy(), locked[:, order].cpu().numpy()
