@@ -53,11 +53,14 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--out", default="runs/demo")
 
 
-def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = None) -> TrainConfig:
-    """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by flags."""
+def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = None,
+                           from_file: Optional[dict] = None) -> TrainConfig:
+    """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by the
+    options of the --config file (``from_file``, read from it when not given) and then by flags."""
     from .presets import recommended_config
 
-    from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
+    if from_file is None:
+        from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
     dataset = args.dataset or from_file.get("dataset") or TrainConfig().dataset
     cfg = recommended_config(dataset, num_nodes, objective=args.objective or from_file.get("objective"),
                              encoder=args.encoder or from_file.get("encoder")).to_dict()
@@ -103,10 +106,10 @@ def _train(args: argparse.Namespace) -> int:
 
     from .rundir import RunLock
 
-    in_file = args.config and read_config_file(args.config).get("dataset")
-    if not args.resume and not (args.dataset or in_file):
+    from_file = read_config_file(args.config) if args.config else {}
+    if not args.resume and not (args.dataset or from_file.get("dataset")):
         raise ConfigError("train needs --dataset (a name such as Cora, sbm:n=10000 or file:edges.csv)")
-    cfg = train_config_from_args(args)
+    cfg = train_config_from_args(args, from_file=from_file)
     if args.resume:
         saved = TrainConfig.load(args.out)
         check_resume_options(args, saved)
@@ -115,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
         return _train_distributed(args, cfg)
     graph = run_graph(cfg)
     if not args.resume:  # the defaults depend on the graph's size (presets.py)
-        cfg = train_config_from_args(args, graph.num_nodes)
+        cfg = train_config_from_args(args, graph.num_nodes, from_file)
     if cfg.objective == "basis" and args.anchors is None and not args.resume and cfg.anchors > graph.num_nodes // 2:
         cfg.anchors = max(graph.num_nodes // 2, 1)  # the default 256 would not fit a small graph
         log.warning("using %d anchors (half of the graph's %d nodes); set --anchors to choose",

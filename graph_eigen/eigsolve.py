@@ -55,12 +55,13 @@ def top_eigenpairs(matrix, k: int, method: str = "auto", seed: int = 0, tol: flo
     solver does, or Chebyshev-filtered subspace iteration (chebyshev.py), the faster of the two
     on a million-node graph. ``tol`` is the solver's residual tolerance (0: eigsh to machine
     precision, 1e-8 LOBPCG, 1e-6 amg, ``LARGE_TOL`` chebyshev). ``device`` applies to
-    ``chebyshev`` (torch); the scipy solvers run on the CPU.
+    ``chebyshev`` (torch); the scipy solvers run on the CPU. ``auto`` picks by size
+    (:func:`solver_for`): above ``LARGE_LIMIT`` rows that is ``chebyshev``, so the matrix must
+    then be a normalized kernel.
     """
     n = matrix.shape[0]
     check_dim(k, n)
-    if method == "auto":
-        method = "dense" if n <= DENSE_LIMIT else "eigsh"
+    method = solver_for(n, method)
     if method == "dense":
         dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
         vals, vecs = scipy.linalg.eigh(dense, subset_by_index=[n - k, n - 1])
@@ -101,7 +102,7 @@ def _amg_lobpcg(kernel, k: int, seed: int, tol: float, maxiter: int = 500):
 
 
 def solver_for(n: int, method: str = "auto") -> str:
-    """The solver ``auto`` picks for a graph of ``n`` nodes."""
+    """The solver ``auto`` picks for a matrix of ``n`` rows (``method`` itself when not auto)."""
     if method != "auto":
         return method
     return "dense" if n <= DENSE_LIMIT else "eigsh" if n <= LARGE_LIMIT else "chebyshev"
@@ -138,8 +139,7 @@ def exact_eigenpairs(
         log.info("exact eigenpairs from the cache: %s", path)
         return Eigenpairs(values=cached[0], vectors=cached[1], method=cached[2])
     if laplacian_kind in ("sym", "rw"):
-        mu, vecs, used = top_eigenpairs(normalized_adjacency(graph), k + extra,
-                                        solver_for(graph.num_nodes, method), seed, tol, device)
+        mu, vecs, used = top_eigenpairs(normalized_adjacency(graph), k + extra, method, seed, tol, device)
         values = 1.0 - mu
         if laplacian_kind == "rw":
             vecs = vecs * inv_sqrt_degree(graph)[:, None]

@@ -209,13 +209,12 @@ class GNNEncoder(Encoder):
         """
         from tqdm.auto import tqdm
 
-        from .propagation import csr_pointers, sparse_csr
+        from .propagation import adjacency_csr
 
         self.eval()
         graph = self.prepare(graph)
         n = graph.num_nodes
-        ones = torch.ones(graph.edge_index.shape[1])
-        adj_t = sparse_csr(csr_pointers(graph), graph.edge_index[1], ones, (n, n)).to(self.device)  # symmetric
+        adj_t = adjacency_csr(graph, weighted=False).to(self.device)  # symmetric: its own transpose
         x = graph.x.to(self.device)
         for layer in tqdm(range(self.net.num_layers), disable=not progress, desc="embed (layers)"):
             x = self.net.inference_per_layer(layer, x, adj_t, n)

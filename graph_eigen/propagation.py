@@ -29,9 +29,11 @@ def sparse_csr(rowptr: torch.Tensor, col: torch.Tensor, values: torch.Tensor, sh
         return torch.sparse_csr_tensor(rowptr, col, values, size=shape)
 
 
-def adjacency_csr(graph: Graph) -> torch.Tensor:
-    """The weighted adjacency A as a sparse CSR tensor (float32), sharing the graph's column ids."""
-    weight = torch.ones(graph.edge_index.shape[1]) if graph.edge_weight is None else graph.edge_weight.float()
+def adjacency_csr(graph: Graph, weighted: bool = True) -> torch.Tensor:
+    """The adjacency A as a sparse CSR tensor (float32), sharing the graph's column ids;
+    ``weighted=False``: every edge weighs 1 (as GNN message passing on ``edge_index`` sees it)."""
+    unit = graph.edge_weight is None or not weighted
+    weight = torch.ones(graph.edge_index.shape[1]) if unit else graph.edge_weight.float()
     n = graph.num_nodes
     return sparse_csr(csr_pointers(graph), graph.edge_index[1], weight, (n, n))
 

@@ -30,6 +30,7 @@ from graph_eigen.evaluate.report import spectral_report
 from graph_eigen.graph import Graph
 from graph_eigen.rundir import LOCK, RunLock
 from graph_eigen.train import train
+from test_reliability import slow_train_script
 
 ROOT_USER = os.name == "posix" and os.geteuid() == 0
 
@@ -314,18 +315,7 @@ def test_second_writer_is_refused_while_the_first_runs(work, tmp_path, capsys):
     assert load_checkpoint(run)["step"] == 3
 
 
-SLOW_TRAIN = """
-import sys, time
-import graph_eigen.train as t
-save = t.save_checkpoint
-def slow_save(run, state):
-    out = save(run, state)
-    time.sleep(0.4)
-    return out
-t.save_checkpoint = slow_save
-from graph_eigen.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
+SLOW_TRAIN = slow_train_script(0.4)
 
 
 def test_overwrite_while_another_process_trains_is_refused(work, tmp_path, capsys):

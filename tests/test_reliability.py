@@ -227,18 +227,23 @@ def test_library_rejects_bad_data_and_files(work):
 
 # ---------------------------------------------------------------------- interruption
 # The killed process writes slower checkpoints (same numbers) so that the kill lands mid-run.
-SLOW_TRAIN = """
+def slow_train_script(delay: float) -> str:
+    """`python -c` source of the CLI with every checkpoint followed by a pause of ``delay`` s."""
+    return f"""
 import sys, time
 import graph_eigen.train as t
 save = t.save_checkpoint
 def slow_save(run, state):
     out = save(run, state)
-    time.sleep(0.25)
+    time.sleep({delay})
     return out
 t.save_checkpoint = slow_save
 from graph_eigen.cli import main
 sys.exit(main(sys.argv[1:]))
 """
+
+
+SLOW_TRAIN = slow_train_script(0.25)
 
 
 def read_metrics(run: Path) -> list[dict]:
