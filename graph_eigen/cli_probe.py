@@ -24,11 +24,13 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--label-ratio", type=float, default=1.0, help="fraction of training labels kept")
     p.add_argument("--stratify", action="store_true", help="random split: draw per class")
     p.add_argument("--dims", type=int, default=None, help="use only the first DIMS columns")
-    p.add_argument("--concat-features", action="store_true", help="append the raw node features")
+    p.add_argument("--concat-features", action="store_true",
+                   help="also probe the embedding with the raw node features appended (reported beside it)")
     p.add_argument("--device", default="auto", help="where the classifier is fit: auto, cpu or cuda")
     p.add_argument("--truncation", action="store_true", help="also probe the first 1, 2, 4, ..., K dims")
     p.add_argument("--baselines", action="store_true",
-                   help="also probe raw features, a random encoder and the exact eigenmap")
+                   help="also probe raw features, SGC, a random encoder, the exact eigenmap and "
+                        "scikit-learn's SpectralEmbedding")
 
     p = sub.add_parser("plot", help="write PNGs of a run (curves, spectrum, truncation, 2-D view)")
     p.add_argument("run_dir")
@@ -76,19 +78,24 @@ def _probe(args: argparse.Namespace) -> int:
     from .device import resolve_device
 
     kwargs = dict(split=split, train_frac=args.train_frac, val_frac=args.val_frac, seeds=args.seeds,
-                  label_ratio=args.label_ratio, concat_features=args.concat_features,
-                  stratify=args.stratify, device=str(resolve_device(args.device)))
+                  label_ratio=args.label_ratio, stratify=args.stratify, device=str(resolve_device(args.device)))
     result = linear_probe(emb, graph, dims=args.dims, **kwargs)
     result.update(embedding=str(emb_path), dataset=dataset)
     summary = {k: result[k] for k in ("accuracy_mean", "accuracy_std", "split", "train_size",
                                       "val_size", "test_size", "dims", "seconds")}
+    if args.concat_features:
+        result["with_features"] = linear_probe(emb, graph, dims=args.dims, concat_features=True, **kwargs)
+        summary["with_features"] = {k: result["with_features"][k] for k in ("accuracy_mean", "accuracy_std")}
     if args.truncation:
         result["truncation"] = truncation_curve(emb, graph, max_dim=args.dims, **kwargs)
         summary["truncation"] = dict(zip(result["truncation"]["dims"],
                                          result["truncation"]["accuracy_mean"]))
     if args.baselines:
         dim = int(args.dims or emb.shape[1])
-        result["baselines"] = probe_baselines(graph, dim, run_config=cfg, **kwargs)
+        from .feature_graph import with_feature_knn
+
+        operator = with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight) if cfg is not None else None
+        result["baselines"] = probe_baselines(graph, dim, run_config=cfg, run_graph=operator, **kwargs)
         summary["baselines"] = {k: v["accuracy_mean"] for k, v in result["baselines"].items()}
     save_json(out, result)
     print(json.dumps({"out": str(out), **summary}))

@@ -179,7 +179,8 @@ def test_baselines(graph):
 
     cfg = TrainConfig(encoder="mlp", dim=8, hidden=16, layers=2)
     res = probe_baselines(graph, dim=8, run_config=cfg, seeds=1)
-    assert set(res) == {"raw_features", "sgc", "random_encoder", "exact_eigenmap", "exact_eigenmap+features"}
+    assert set(res) == {"raw_features", "sgc", "random_encoder", "exact_eigenmap", "exact_eigenmap+features",
+                        "sklearn_spectral_embedding"}
     assert res["exact_eigenmap"]["input_dim"] == 8
     assert res["exact_eigenmap+features"]["input_dim"] == 8 + graph.num_features
     assert res["exact_eigenmap"]["accuracy_mean"] > 100 / C + 20  # homophilous graph
@@ -254,6 +255,18 @@ def test_cli_probe_npy(graph, tmp_path, monkeypatch, capsys):
     saved = json.loads((tmp_path / "emb.probe.json").read_text())
     assert summary["accuracy_mean"] == saved["accuracy_mean"] > 95
     assert saved["split"] == "random" and saved["truncation"]["dims"] == [1, 2, 4]
+
+
+def test_cli_probe_reports_alone_and_with_features_in_one_run(graph, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "emb.npy"
+    np.save(path, noise_embedding(graph, dim=4))
+    assert run_cli(["probe", str(path), "--dataset", "toy", "--seeds", "2", "--concat-features"],
+                   monkeypatch, graph) == 0
+    saved = json.loads((tmp_path / "emb.probe.json").read_text())
+    assert saved["input_dim"] == 4
+    assert saved["with_features"]["input_dim"] == 4 + graph.num_features
+    # the noise embedding alone is near chance; the features carry the labels
+    assert saved["with_features"]["accuracy_mean"] > saved["accuracy_mean"] + 20
 
 
 def test_cli_plot(graph, tmp_path, monkeypatch, capsys):

@@ -5,7 +5,11 @@
 - ``exact_eigenmap``: the exact first-``dim`` eigenvectors of L_sym;
 - ``exact_eigenmap+features``: those concatenated with the raw features;
 - ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, as PyG's gcn_norm; propagation.py),
-  the strongest of the reference probe figures we set ourselves on Photo (docs/results.md).
+  the strongest of the reference probe figures we set ourselves on Photo (docs/results.md);
+- ``sklearn_spectral_embedding``: scikit-learn's ``SpectralEmbedding`` of the adjacency (the
+  tool a user would reach for first; its eigenvectors are scaled by D^-1/2 and it drops none);
+- ``exact_eigenmap_run_operator``: where a run trained on another operator than the plain graph
+  (``--feature-knn``), the exact eigenmap of that operator too.
 """
 from __future__ import annotations
 
@@ -41,11 +45,27 @@ def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
     return propagate(graph, graph.x, hops)[-1].numpy()
 
 
-def probe_baselines(graph: Graph, dim: int, run_config=None, **probe_kwargs) -> dict[str, dict]:
+def sklearn_spectral_embedding(graph: Graph, dim: int, seed: int = 0) -> np.ndarray:
+    """scikit-learn's SpectralEmbedding of the (weighted) adjacency, ``dim`` columns.
+
+    Its AMG solver (pyamg) is used: arpack takes minutes from about 10^4 nodes on.
+    """
+    from sklearn.manifold import SpectralEmbedding
+
+    solver = "amg" if graph.num_nodes > 2000 else "arpack"
+    emb = SpectralEmbedding(n_components=dim, affinity="precomputed", eigen_solver=solver,
+                            random_state=seed).fit_transform(graph.adjacency())
+    return emb.astype(np.float32)
+
+
+def probe_baselines(graph: Graph, dim: int, run_config=None, run_graph: Graph | None = None,
+                    **probe_kwargs) -> dict[str, dict]:
     """Probe results of every baseline that applies, by name (see the module docstring).
 
-    ``run_config`` (a TrainConfig) enables ``random_encoder``; ``probe_kwargs`` go to
-    :func:`linear_probe` (``concat_features`` is set per baseline and ignored here).
+    ``run_config`` (a TrainConfig) enables ``random_encoder``; ``run_graph`` (the operator the
+    run trained on, when it is not ``graph`` itself) enables ``exact_eigenmap_run_operator``;
+    ``probe_kwargs`` go to :func:`linear_probe` (``concat_features`` is set per baseline and
+    ignored here).
     """
     probe_kwargs.pop("concat_features", None)
     probe_kwargs.pop("dims", None)
@@ -64,4 +84,8 @@ def probe_baselines(graph: Graph, dim: int, run_config=None, **probe_kwargs) -> 
     if graph.x is not None:
         out["exact_eigenmap+features"] = linear_probe(eigmap, graph, concat_features=True,
                                                       **probe_kwargs)
+    if run_graph is not None and run_graph is not graph:
+        out["exact_eigenmap_run_operator"] = linear_probe(exact_eigenmap(run_graph, dim), graph, **probe_kwargs)
+    out["sklearn_spectral_embedding"] = linear_probe(sklearn_spectral_embedding(graph, dim), graph,
+                                                     **probe_kwargs)
     return out
