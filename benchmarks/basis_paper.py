@@ -12,6 +12,13 @@ with the ``knn`` operator on ``mnist-knn`` with least squares against the fixed 
 
     python benchmarks/basis_paper.py [--root DIR] [--seeds N] [--json PATH] [--objectives basis neuralef]
                                      [--pixels]
+
+The results files (each records its command):
+
+    python benchmarks/basis_paper.py --root ../shared/datasets --seeds 5 --objectives basis --pixels \
+        --json benchmarks/results/basis_paper.json
+    python benchmarks/basis_paper.py --root ../shared/datasets --seeds 5 --objectives neuralef \
+        --json benchmarks/results/basis_paper_neuralef.json
 """
 from __future__ import annotations
 

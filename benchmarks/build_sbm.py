@@ -2,19 +2,17 @@
 
     python benchmarks/build_sbm.py                 # sbm:preset=products
     python benchmarks/build_sbm.py --nodes 200000  # the products preset with fewer nodes
+
+Prints its figures (no results file).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import resource
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from graph_eigen.data.synthetic import load_sbm  # noqa: E402
+from graph_eigen.data.synthetic import load_sbm
 
 
 def main() -> None:

@@ -3,6 +3,10 @@
     python benchmarks/feature_knn.py                                   # sbm:preset=products
     python benchmarks/feature_knn.py --nodes 1000000 --json benchmarks/results/feature_knn_1000000.json
 
+``benchmarks/results/feature_knn_2449029.json`` came from
+
+    python benchmarks/feature_knn.py --json benchmarks/results/feature_knn_2449029.json
+
 Recall: for ``--queries`` random points, the fraction of their exact k nearest neighbors
 (cosine, by brute force over all points) that the index returned. Above 100,000 points the
 index is approximate (IVF-Flat); below it is exact.

@@ -127,6 +127,6 @@ for ds in CS Photo; do
   done
 done
 log "NeuralEF targets: exact-fit filter comparison and refresh cost at 1M nodes"
-python benchmarks/targets_filters.py "$DATA"
-python benchmarks/bank_update.py 1000000 256 power
-python benchmarks/bank_update.py 1000000 64 chebyshev
+python benchmarks/targets_filters.py --root "$DATA"
+python benchmarks/bank_update.py --nodes 1000000 --products 256 --filter power
+python benchmarks/bank_update.py --nodes 1000000 --products 64 --filter chebyshev

@@ -1,6 +1,16 @@
 """Spectral accuracy of the large-graph defaults on an SBM of the products family.
 
-    python benchmarks/large_spectral.py --nodes 1000000 --json benchmarks/results/large_spectral_1000000.json
+    python benchmarks/large_spectral.py [--nodes N] [--method M] [--epochs E] [--json PATH]
+
+The results files (docs/large_graphs.md; each records its configuration): ``large_spectral_1000000.json``
+(8 epochs, the default then; the Chebyshev solver without locking), ``_12epochs.json`` (``--method
+auto``: the exact solve came from the cache) and ``_locking.json`` (the defaults, with the locking
+Chebyshev solver). With today's defaults (12 epochs):
+
+    python benchmarks/large_spectral.py --nodes 1000000 --epochs 8 --json benchmarks/results/large_spectral_1000000.json
+    python benchmarks/large_spectral.py --nodes 1000000 --method auto \
+        --json benchmarks/results/large_spectral_1000000_12epochs.json
+    python benchmarks/large_spectral.py --nodes 1000000 --json benchmarks/results/large_spectral_1000000_locking.json
 
 Steps: build the graph; solve the top 64 eigenpairs of K exactly (timed, without the cache;
 ``--method``, default chebyshev); find the K <= 64 with the widest relative eigengap

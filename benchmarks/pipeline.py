@@ -5,6 +5,7 @@ Beside the learned embedding the same probe scores the raw features, SGC's propa
 random 10/10/80 splits, ``ogbn-*`` datasets on their official split with ogb's Evaluator.
 
     python benchmarks/pipeline.py                                  # sbm:preset=products (2,449,029 nodes)
+    python benchmarks/pipeline.py --json benchmarks/results/pipeline_2449029.json   # the results file
     python benchmarks/pipeline.py --nodes 1000000 --json benchmarks/results/pipeline_1000000.json
     python benchmarks/pipeline.py --dataset ogbn-products --root DIR
 

@@ -30,6 +30,14 @@ side by side, benchmark-local variants of the hot spots (nothing in graph_eigen 
    (smallest cosine of the principal angles) against the tightest solve that finished.
 
 Writes ``benchmarks/results/profile_<nodes>.json`` (``--json``) and prints a report.
+``profile_2449029.json`` came from
+
+    python benchmarks/profile_step.py --nodes 2449029 --only loader export --export-variants spmm \
+        --json benchmarks/results/profile_2449029.json
+
+The runs are set up as in ``benchmarks/speed.py`` (same batch size, fanouts, widths, optimizer);
+the few harness helpers it shares with that script are repeated below, so that each script
+stands alone.
 """
 from __future__ import annotations
 
@@ -37,51 +45,188 @@ import argparse
 import cProfile
 import io
 import json
+import os
+import platform
 import pstats
+import re
 import resource
 import shlex
+import signal
+import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+from graph_eigen.data.synthetic import load_sbm
+from graph_eigen.encoders import EncoderConfig, build_encoder
+from graph_eigen.objectives import build_objective
+from graph_eigen.objectives.alignment import apply_affine, fit_affine
+from graph_eigen.sampling import Batch, BatchSampler
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+RESULTS = ROOT / "benchmarks" / "results"
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+# the settings of benchmarks/speed.py
+BATCH_SIZE = 1024
+FANOUTS = [10, 5]
+HIDDEN = 256
+DIM = 64
+LAYERS = 2
+LR = 0.01
 
-import speed  # noqa: E402
-from graph_eigen.data.synthetic import load_sbm  # noqa: E402
-from graph_eigen.objectives import build_objective  # noqa: E402
-from graph_eigen.objectives.alignment import apply_affine, fit_affine  # noqa: E402
 
-
+# ---------------------------------------------------------------------- harness (as in speed.py)
 def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def current_rss_gib() -> float:
+    match = re.search(r"^VmRSS:\s+(\d+)\s+kB", Path("/proc/self/status").read_text(), re.M)
+    return (int(match.group(1)) if match else 0) / 2**20
+
+
+def reset_peak_rss() -> bool:
+    """Reset the high-water mark of the resident set (Linux >= 4.0); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class StageTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """Raise StageTimeout in the main thread after ``seconds`` (None or 0: no limit)."""
+    if not seconds:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise StageTimeout(f"did not finish within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def environment() -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    except ImportError:
+        blas = None
+    return {
+        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "blas_threads": blas,
+        "nice": os.nice(0), "machine": platform.machine(), "git_commit": commit,
+        "loadavg_start": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def make_sampler(graph, anchors=None) -> BatchSampler:
+    sampler = BatchSampler(graph, BATCH_SIZE, FANOUTS, seed=0, anchors=anchors, with_features=True)
+    sampler.sample(sampler.pool[:BATCH_SIZE])  # builds the NeighborLoader now
+    return sampler
+
+
+def next_batch(state: dict, sampler: BatchSampler) -> Batch:
+    try:
+        return next(state["batches"])
+    except (StopIteration, KeyError):  # small graphs: fewer steps per epoch than asked for
+        state["batches"] = sampler.epoch()
+        return next(state["batches"])
+
+
+def without_kernel(batch: Batch) -> Batch:
+    """The same batch without its cached kernel (``Batch.kernel`` builds it again on first use)."""
+    return Batch(n_id=batch.n_id, num_seeds=batch.num_seeds, x=batch.x, edge_index=batch.edge_index,
+                 op_index=batch.op_index, op_weight=batch.op_weight, num_anchors=batch.num_anchors)
+
+
+def encoder_config(name: str) -> EncoderConfig:
+    return EncoderConfig(name=name, hidden=HIDDEN, layers=LAYERS)
+
+
+def spectral_run(name: str, graph, objective):
+    """One training step as in graph_eigen.train.train (forward, loss, backward, Adam)."""
+    encoder = build_encoder(name, graph, DIM, encoder_config(name), seed=0)
+    opt = torch.optim.Adam(encoder.parameters(), lr=LR)
+
+    def step(batch) -> None:
+        encoder.train()
+        objective.train()
+        loss, _ = objective.loss(batch, encoder(batch))
+        if not torch.isfinite(loss):
+            raise RuntimeError("non-finite loss")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return encoder, step
+
+
+def supervised_run(graph):
+    """Plain supervised GraphSAGE: cross-entropy on the seeds' labels."""
+    from torch_geometric.nn import GraphSAGE
+
+    torch.manual_seed(0)
+    net = GraphSAGE(graph.num_features, HIDDEN, LAYERS, out_channels=graph.num_classes)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+
+    def step(batch) -> None:
+        net.train()
+        b = batch.num_seeds
+        loss = F.cross_entropy(net(batch.x, batch.edge_index)[:b], graph.y[batch.n_id[:b]])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 def profile_runs(graph, steps: int, report: dict) -> None:
     out = {}
-    sampler = speed.make_sampler(graph)
-    nef = build_objective("neuralef", speed.DIM, estimator="bank")
+    sampler = make_sampler(graph)
+    nef = build_objective("neuralef", DIM, estimator="bank")
     nef.setup(graph, sampler)
     report["neuralef_default_estimator"] = nef.estimator
-    runs = {f"neuralef/{e}": speed.spectral_run(e, graph, nef)[1] for e in ("mlp", "sage")}
-    runs["supervised/sage"] = speed.supervised_run(graph)
-    anchored = speed.make_sampler(graph, build_objective("basis", speed.DIM).anchor_nodes(graph))
-    basis = build_objective("basis", speed.DIM, batch_operator="global")
+    runs = {f"neuralef/{e}": spectral_run(e, graph, nef)[1] for e in ("mlp", "sage")}
+    runs["supervised/sage"] = supervised_run(graph)
+    anchored = make_sampler(graph, build_objective("basis", DIM).anchor_nodes(graph))
+    basis = build_objective("basis", DIM, batch_operator="global")
     basis.setup(graph, anchored)
     for e in ("mlp", "sage"):
-        runs[f"basis/{e}"] = speed.spectral_run(e, graph, basis)[1]
+        runs[f"basis/{e}"] = spectral_run(e, graph, basis)[1]
     for name, step in runs.items():
         smp = anchored if name.startswith("basis") else sampler
         state: dict = {}
-        step(speed._next_batch(state, smp))  # warm-up
+        step(next_batch(state, smp))  # warm-up
         prof = cProfile.Profile()
         prof.enable()
         for _ in range(steps):
-            step(speed._next_batch(state, smp))
+            step(next_batch(state, smp))
         prof.disable()
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(12)
@@ -96,21 +241,24 @@ def profile_runs(graph, steps: int, report: dict) -> None:
     from threadpoolctl import threadpool_limits
 
     state = {}
-    batches = [speed._next_batch(state, anchored) for _ in range(steps)]
-    enc = speed.build_encoder("sage", graph, speed.DIM, speed.encoder_config("sage"))
-    opt = torch.optim.Adam(enc.parameters(), lr=speed.LR)
+    batches = [next_batch(state, anchored) for _ in range(steps)]
+    enc = build_encoder("sage", graph, DIM, encoder_config("sage"))
+    opt = torch.optim.Adam(enc.parameters(), lr=LR)
     reference64 = basis.reference.double()
+
+    def seed_targets(batch) -> np.ndarray:  # the global operator's (unaligned) targets of the seeds alone
+        return basis.batch_eigenvectors(SimpleNamespace(n_id=batch.n_id[: batch.num_seeds]))[0]
 
     def seeds_only_loss(batch, psi):  # targets for the seed rows only, alignment in numpy
         b = batch.num_seeds
-        phi = basis._global_targets[batch.n_id[:b].numpy()]
+        phi = seed_targets(batch)
         t = fit_affine(phi[: batch.num_anchors], reference64.numpy())
         y = torch.from_numpy(apply_affine(t, phi)).float()
         return (psi[:b] - y).pow(2).sum(1).mean(), {}
 
     def torch_loss(batch, psi):  # seed rows only, alignment in torch (its own threads, no numpy BLAS)
         b = batch.num_seeds
-        phi = torch.from_numpy(basis._global_targets[batch.n_id[:b].numpy()])
+        phi = torch.from_numpy(seed_targets(batch))
         ones = torch.ones(b, 1, dtype=phi.dtype)
         design = torch.cat([phi, ones], 1)
         solution = torch.linalg.lstsq(design[: batch.num_anchors], reference64, driver="gelsd").solution
@@ -159,17 +307,17 @@ def profile_runs(graph, steps: int, report: dict) -> None:
 
     # -- NeuralEF loss: kernel build share
     state = {}
-    batches = [speed._next_batch(state, sampler) for _ in range(steps)]
+    batches = [next_batch(state, sampler) for _ in range(steps)]
     psis = [enc(b).detach().requires_grad_() for b in batches]
 
-    running = build_objective("neuralef", speed.DIM, estimator="running")
+    running = build_objective("neuralef", DIM, estimator="running")
     running.setup(graph, sampler)
 
     def nef_loss(part: str) -> float:
         total = 0.0
         for b, p in zip(batches, psis):
             enc(b)
-            b._kernel = None
+            b = without_kernel(b)
             t = time.perf_counter()
             if part == "kernel":
                 _ = b.kernel
@@ -249,24 +397,24 @@ def sage_export_cloned(net, graph, chunk: int = 65536) -> torch.Tensor:
 
 
 def profile_export(graph, report: dict, timeout: float | None, variants: list[str]) -> None:
-    enc = speed.build_encoder("sage", graph, speed.DIM, speed.encoder_config("sage"), seed=0)
+    enc = build_encoder("sage", graph, DIM, encoder_config("sage"), seed=0)
     enc.eval()
     res = {}
     all_variants = {"spmm (proposed)": lambda: sage_export_spmm(enc.net, graph),
                     "embed_all, outputs copied": lambda: sage_export_cloned(enc.net, graph),
                     "embed_all (library)": lambda: enc.embed_all(graph)}
     for name, fn in ((k, v) for k, v in all_variants.items() if k.split(" ")[0].strip(",") in variants):
-        speed.reset_peak_rss()
-        rss0 = speed.current_rss_gib()
+        reset_peak_rss()
+        rss0 = current_rss_gib()
         try:
-            with speed.time_limit(timeout):
+            with time_limit(timeout):
                 t = time.perf_counter()
                 out = fn()
                 sec = time.perf_counter() - t
             res[name] = {"seconds": sec, "nodes_per_second": graph.num_nodes / sec,
                          "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
             res.setdefault("_outputs", []).append(out)
-        except speed.StageTimeout as exc:
+        except StageTimeout as exc:
             res[name] = {"status": str(exc), "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
         print(f"=== sage export {name}: {res[name]}")
     outs = res.pop("_outputs", [])
@@ -288,19 +436,19 @@ def profile_loader(graph, report: dict) -> None:
     seeds = torch.randperm(graph.num_nodes, generator=torch.Generator().manual_seed(1))[:1024]
 
     gc.collect()
-    speed.reset_peak_rss()
-    rss0 = speed.current_rss_gib()
+    reset_peak_rss()
+    rss0 = current_rss_gib()
     t = time.perf_counter()
-    sampler = speed.BatchSampler(graph, speed.BATCH_SIZE, [-1], seed=0)
+    sampler = BatchSampler(graph, BATCH_SIZE, [-1], seed=0)
     lib = sampler.sample(seeds)
     res["library (edge_index -> CSC by sort)"] = {
-        "seconds": time.perf_counter() - t, "rss_kept_gib": speed.current_rss_gib() - rss0,
+        "seconds": time.perf_counter() - t, "rss_kept_gib": current_rss_gib() - rss0,
         "peak_extra_gib": peak_gib() - rss0}
     print("=== loader", res)
 
     gc.collect()
-    speed.reset_peak_rss()
-    rss0 = speed.current_rss_gib()
+    reset_peak_rss()
+    rss0 = current_rss_gib()
     t = time.perf_counter()
     n = graph.num_nodes
     row, col = graph.edge_index
@@ -313,7 +461,7 @@ def profile_loader(graph, report: dict) -> None:
     r, c, _ = out.adj_t.coo()  # adj_t[target, source]
     edge_index = torch.stack([c, r])
     res["proposed (SparseTensor from the graph's CSR)"] = {
-        "seconds": time.perf_counter() - t, "rss_kept_gib": speed.current_rss_gib() - rss0,
+        "seconds": time.perf_counter() - t, "rss_kept_gib": current_rss_gib() - rss0,
         "peak_extra_gib": peak_gib() - rss0}
 
     def edges(n_id, ei):
@@ -334,12 +482,12 @@ def _eigsh_series(matrix, tols, timeout, label: str, one_thread: bool = False) -
     for tol in tols:
         key = f"tol={tol:g}" + (", BLAS 1 thread" if one_thread else "")
         try:
-            with speed.time_limit(timeout), threadpool_limits(limits=1 if one_thread else None, user_api="blas"):
+            with time_limit(timeout), threadpool_limits(limits=1 if one_thread else None, user_api="blas"):
                 t = time.perf_counter()
-                vals, vecs, _ = top_eigenpairs(matrix, speed.DIM, method="eigsh", seed=0, tol=tol)
+                vals, vecs, _ = top_eigenpairs(matrix, DIM, method="eigsh", seed=0, tol=tol)
                 out[key] = {"seconds": time.perf_counter() - t}
             solved[tol] = (vals, vecs)
-        except speed.StageTimeout as exc:
+        except StageTimeout as exc:
             out[key] = {"status": str(exc)}
         print(f"=== eigsh {label} {key}: {out[key]}", flush=True)
     if solved:
@@ -353,14 +501,23 @@ def _eigsh_series(matrix, tols, timeout, label: str, one_thread: bool = False) -
     return out
 
 
+def sampled_batch_kernel(graph, batch) -> sp.csr_matrix:
+    """The kernel of BASiS's ``sampled`` operator on ``batch``: the sampled subgraph, symmetrized,
+    normalized with the global degrees (the matrix whose eigsh BASiS runs every step)."""
+    ids = batch.n_id.numpy()
+    src, dst = batch.edge_index.numpy()
+    inv = 1.0 / np.sqrt(np.maximum(graph.degree.numpy()[ids], 1e-12))
+    a = sp.csr_matrix((inv[src] * inv[dst], (src, dst)), shape=(batch.num_nodes, batch.num_nodes))
+    return a.maximum(a.T).tocsr()
+
+
 def profile_eigsh(graph, report: dict, timeout: float) -> None:
     from graph_eigen.operators import normalized_adjacency
 
     res = {}
-    basis = build_objective("basis", speed.DIM, batch_operator="sampled")
-    sampler = speed.make_sampler(graph, basis.anchor_nodes(graph))
-    basis._graph = graph
-    kernel = basis._batch_kernel(sampler.sample(sampler.pool[: speed.BATCH_SIZE]))
+    basis = build_objective("basis", DIM, batch_operator="sampled")
+    sampler = make_sampler(graph, basis.anchor_nodes(graph))
+    kernel = sampled_batch_kernel(graph, sampler.sample(sampler.pool[: BATCH_SIZE]))
     res["batch_kernel_nodes"] = kernel.shape[0]
     res["batch kernel (BASiS sampled, every step)"] = _eigsh_series(kernel, (1e-2, 1e-4, 0.0), timeout, "batch")
     res["batch kernel, BLAS 1 thread"] = _eigsh_series(kernel, (0.0,), timeout, "batch", one_thread=True)
@@ -388,7 +545,7 @@ def main() -> None:
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/profile_step.py"] + sys.argv[1:])
     graph = load_sbm(f"preset=products,seed=0,n={args.nodes}")
     report: dict = {"command": command, "nodes": graph.num_nodes, "edges": graph.num_edges,
-                    "environment": speed.environment()}
+                    "environment": environment()}
     if "steps" in args.only:
         profile_runs(graph, args.steps, report)
     if "loader" in args.only:
@@ -398,7 +555,7 @@ def main() -> None:
     if "eigsh" in args.only:
         profile_eigsh(graph, report, args.eigsh_timeout)
     report["loadavg_end"] = list(__import__("os").getloadavg())
-    path = args.json or speed.RESULTS / f"profile_{graph.num_nodes}.json"
+    path = args.json or RESULTS / f"profile_{graph.num_nodes}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {path}")

@@ -13,12 +13,17 @@ from .io import save_json, save_npy
 from .model import Model
 
 
-def embed_graph(model: Model, graph: Graph, progress: bool = False) -> np.ndarray:
-    """The embedding of every node of ``graph`` (n x K float32), deterministic (eval mode)."""
+def embed_graph(model: Model, graph: Graph, progress: bool = False, chunk: Optional[int] = None) -> np.ndarray:
+    """The embedding of every node of ``graph`` (n x K float32), deterministic (eval mode).
+
+    ``chunk``: nodes per batch of the encoder's ``embed_all`` (None: the encoder's default); a
+    GNN's export memory grows with it.
+    """
     model.encoder.eval()
     model.objective.eval()
     with torch.no_grad():
-        psi = model.encoder.embed_all(graph, progress=progress)
+        kwargs = {} if chunk is None else {"chunk": chunk}
+        psi = model.encoder.embed_all(graph, progress=progress, **kwargs)
         return model.objective.finalize(psi).numpy().astype(np.float32)
 
 
