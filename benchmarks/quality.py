@@ -1,134 +1,105 @@
-"""Quality table: spectral accuracy and linear-probe accuracy of each objective/encoder, beside baselines.
+"""Quality by default: the probe accuracy of the default embedding beside candidates and baselines.
 
-For every dataset: the exact eigsh eigenmap (with its time), scikit-learn's SpectralEmbedding
-(with its time), raw features, features + exact eigenmap, a randomly initialized encoder; then
-for every ``objective:encoder`` run: training time, d_G and d_perp to the exact eigenvectors,
-linear-probe accuracy of the embedding alone and concatenated with the features.
+For every dataset, all probed alone with the same linear probe (5 random 10/10/80 splits):
 
-    python benchmarks/quality.py --root ../shared/datasets --datasets Photo CS \
-        --runs neuralef:sage basis:sage --epochs 5 --out benchmarks/results/quality
+- ``learned`` rows: ``GraphEigen`` fitted with the defaults (``default``) or with one change
+  (``graph-only``: no feature kNN graph, the defaults before 2026-12-05; ``raw-knn``: the
+  kNN graph of the raw features only); time is the whole fit (kNN graphs, BASiS' reference
+  solve, training) on this machine. The default is also probed with the features appended;
+- ``exact`` rows: the exact first-K eigenvectors of a candidate operator (``graph``: A alone;
+  ``raw``, ``propagated``, ``both``: A plus the feature kNN graph(s), k = 10), the ceiling a
+  learned embedding of that operator aims at;
+- baselines: raw features, SGC (A_hat^2 X), scikit-learn's SpectralEmbedding (K columns).
 
-Writes ``OUT.json`` and ``OUT.md`` (the command is recorded in both).
+    python benchmarks/quality.py --root ../shared/datasets --out benchmarks/results/quality_defaults
+
+Writes ``OUT.json`` and ``OUT.md`` after every dataset (the command is recorded in both).
 """
 from __future__ import annotations
 
 import argparse
-import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
-from graph_eigen.evaluate.baselines import random_encoder_embedding
-from graph_eigen.evaluate.probe import linear_probe
-from graph_eigen.evaluate.spectral import orthogonality, subspace_distance
+from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
+from graph_eigen.evaluate.baselines import sgc_features, sklearn_spectral_embedding
+from graph_eigen.feature_graph import with_feature_knn
 from graph_eigen.io import save_json
-from graph_eigen.presets import recommended_config
-from graph_eigen.train import train
+from graph_eigen.presets import FEATURE_KNN, SMALL_GRAPH_DIM
 
-# K at a wide eigengap of the normalized adjacency (docs/algorithms.md, "Eigengaps"): evaluate there.
-SPECTRAL_K = {"CS": 9, "Photo": 10, "Cora": 9}
-
-
-def probe(emb, graph, seeds, concat=False) -> float:
-    res = linear_probe(emb, graph, split="random", seeds=seeds, concat_features=concat)
-    return round(res["accuracy_mean"], 2), round(res["accuracy_std"], 2)
+LEARNED = {"default": {}, "graph-only": {"feature_knn": 0}, "raw-knn": {"feature_knn_source": "raw"}}
+EXACT = {"graph": 0, "raw": FEATURE_KNN, "propagated": FEATURE_KNN, "both": FEATURE_KNN}
 
 
-def sklearn_spectral(graph, k: int) -> tuple[np.ndarray, float]:
-    from sklearn.manifold import SpectralEmbedding
+def probe(emb: np.ndarray, graph, seeds: int, concat: bool = False) -> list[float]:
+    res = linear_probe(np.ascontiguousarray(emb, dtype=np.float32), graph, split="random", seeds=seeds,
+                       concat_features=concat)
+    return [round(res["accuracy_mean"], 2), round(res["accuracy_std"], 2)]
 
+
+def timed(fn):
     start = time.perf_counter()
-    emb = SpectralEmbedding(n_components=k, affinity="precomputed", random_state=0,
-                            eigen_solver="arpack").fit_transform(graph.adjacency())
-    return emb, time.perf_counter() - start
+    value = fn()
+    return value, round(time.perf_counter() - start, 1)
 
 
-def evaluate_dataset(name: str, root: str | None, runs: list[str], epochs: int, seeds: int,
-                     probe_dim: int, run_dir: Path) -> dict:
+def evaluate_dataset(name: str, root: str, learned: list[str], exact: list[str], seeds: int, dim: int) -> dict:
     graph = load_dataset(name, root)
-    k = SPECTRAL_K.get(graph.name, 10)
-    out = {"dataset": graph.name, "nodes": graph.num_nodes, "edges": graph.num_edges, "k_spectral": k,
-           "probe_dim": probe_dim, "rows": []}
-    start = time.perf_counter()
-    exact_k = exact_eigenpairs(graph, k).vectors
-    exact_probe = exact_eigenpairs(graph, probe_dim).vectors
-    eigsh_seconds = time.perf_counter() - start
-    has_labels = graph.y is not None and graph.num_classes > 1
-    row = {"method": f"exact eigsh (K={k} and {probe_dim})", "seconds": round(eigsh_seconds, 2), "d_G": 0.0}
-    if has_labels:
-        row["probe"] = probe(exact_probe, graph, seeds)
-        if graph.x is not None:
-            row["probe_with_features"] = probe(exact_probe, graph, seeds, concat=True)
-    out["rows"].append(row)
-    sk, sk_seconds = sklearn_spectral(graph, k)
-    out["rows"].append({"method": f"sklearn SpectralEmbedding (K={k})", "seconds": round(sk_seconds, 2),
-                        "d_G": round(subspace_distance(sk, exact_k), 4)})
-    if graph.x is not None and has_labels:
-        out["rows"].append({"method": "raw features", "probe": probe(graph.x.numpy(), graph, seeds)})
-    for spec in runs:
-        objective, encoder = spec.split(":")
-        if encoder != "table" and graph.x is None:
-            continue
-        for dim in sorted({k, probe_dim}):
-            cfg = recommended_config(graph.name)
-            cfg.root, cfg.objective, cfg.encoder, cfg.dim, cfg.epochs = root, objective, encoder, dim, epochs
-            folder = run_dir / f"{graph.name}_{objective}_{encoder}_{dim}"
-            t0 = time.perf_counter()
-            model = train(cfg, graph, folder, overwrite=True, progress=False)
-            seconds = time.perf_counter() - t0
-            emb = embed_graph(model, graph)
-            row = {"method": f"{objective} + {encoder} (K={dim}, {epochs} epochs)", "seconds": round(seconds, 1)}
-            if dim == k:
-                row.update(d_G=round(subspace_distance(emb, exact_k), 4), d_perp=round(orthogonality(emb), 4))
-            if dim == probe_dim and has_labels:
-                row["probe"] = probe(emb, graph, seeds)
-                if graph.x is not None:
-                    row["probe_with_features"] = probe(emb, graph, seeds, concat=True)
-                if encoder != "table":
-                    rand = random_encoder_embedding(graph, cfg)
-                    out["rows"].append({"method": f"random {encoder} (untrained, K={dim})",
-                                        "probe": probe(rand, graph, seeds),
-                                        "probe_with_features": probe(rand, graph, seeds, concat=True)})
-            out["rows"].append(row)
+    out = {"dataset": graph.name, "nodes": graph.num_nodes, "edges": graph.num_edges, "dim": dim, "rows": []}
+
+    def add(kind: str, method: str, emb: np.ndarray, seconds=None, with_features: bool = False) -> None:
+        row = {"kind": kind, "method": method, "seconds": seconds, "probe": probe(emb, graph, seeds)}
+        if with_features:
+            row["probe_with_features"] = probe(emb, graph, seeds, concat=True)
+        out["rows"].append(row)
+        print(name, row, flush=True)
+
+    for label in learned:
+        est, seconds = timed(lambda: GraphEigen(dim=dim, options=LEARNED[label]).fit(graph))
+        add("learned", f"{label} ({est.config_.objective} + {est.config_.encoder})", est.embedding_, seconds,
+            with_features=label == "default")
+    for label in exact:
+        operator = with_feature_knn(graph, EXACT[label], 1.0, "raw" if label == "graph" else label)
+        vectors, seconds = timed(lambda: exact_eigenpairs(operator, dim).vectors)
+        add("exact", f"exact eigenmap of {'A' if label == 'graph' else 'A + F (' + label + ')'}", vectors, seconds)
+    add("baseline", "raw features", graph.x.numpy())
+    add("baseline", "SGC (A_hat^2 X)", sgc_features(graph))
+    emb, seconds = timed(lambda: sklearn_spectral_embedding(graph, dim))
+    add("baseline", "scikit-learn SpectralEmbedding", emb, seconds)
     return out
 
 
 def markdown(results: list[dict], command: str) -> str:
-    lines = [f"Made by `{command}` on this machine (2 CPU cores).", "",
-             "| dataset | method | time (s) | d_G | d_perp | probe acc. % | probe acc. with features % |",
-             "|---|---|---|---|---|---|---|"]
-    fmt = lambda v: "" if v is None else (f"{v[0]:.2f} ± {v[1]:.2f}" if isinstance(v, (list, tuple)) else f"{v}")
+    lines = [f"Made by `{command}` on this machine (2 CPU cores), {time.strftime('%Y-%m-%d')}. "
+             "Probe: 5 random 10/10/80 splits, the embedding alone unless marked.", "",
+             "| dataset | kind | method | time (s) | probe acc. % | with features % |", "|---|---|---|---|---|---|"]
+    fmt = lambda v: "" if v is None else (f"{v[0]:.2f} ± {v[1]:.2f}" if isinstance(v, list) else f"{v}")
     for res in results:
         for row in res["rows"]:
-            lines.append(f"| {res['dataset']} | {row['method']} | {fmt(row.get('seconds'))} | {fmt(row.get('d_G'))} | "
-                         f"{fmt(row.get('d_perp'))} | {fmt(row.get('probe'))} | {fmt(row.get('probe_with_features'))} |")
+            lines.append(f"| {res['dataset']} | {row['kind']} | {row['method']} | {fmt(row['seconds'])} | "
+                         f"{fmt(row['probe'])} | {fmt(row.get('probe_with_features'))} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer", "Photo", "CS", "DBLP", "mnist-knn"])
-    p.add_argument("--dataset", action="append", default=[], help="extra dataset name (with --root)")
-    p.add_argument("--root", default=os.environ.get("GRAPH_EIGEN_DATA"))
-    p.add_argument("--runs", nargs="+", default=["neuralef:sage", "basis:sage"])
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--probe-dim", type=int, default=64)
-    p.add_argument("--out", default="benchmarks/results/quality")
-    p.add_argument("--run-dir", default="runs/quality")
-    args = p.parse_args()
-    command = "python " + " ".join(sys.argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="folder of the datasets")
+    parser.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer", "Photo", "CS", "DBLP"])
+    parser.add_argument("--learned", nargs="*", default=list(LEARNED), choices=list(LEARNED))
+    parser.add_argument("--exact", nargs="*", default=list(EXACT), choices=list(EXACT))
+    parser.add_argument("--seeds", type=int, default=5, help="random splits per probe")
+    parser.add_argument("--dim", type=int, default=SMALL_GRAPH_DIM, help="K of every embedding")
+    parser.add_argument("--out", default="benchmarks/results/quality_defaults")
+    args = parser.parse_args()
+    command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/quality.py"] + sys.argv[1:])
     results = []
-    for name in args.datasets + args.dataset:
-        print(f"== {name}", flush=True)
-        results.append(evaluate_dataset(name, args.root, args.runs, args.epochs, args.seeds, args.probe_dim,
-                                        Path(args.run_dir)))
-        save_json(f"{args.out}.json", {"command": command, "results": results})
+    for name in args.datasets:
+        results.append(evaluate_dataset(name, args.root, args.learned, args.exact, args.seeds, args.dim))
+        save_json(f"{args.out}.json", {"command": command, "date": time.strftime("%Y-%m-%d"), "results": results})
         Path(f"{args.out}.md").write_text(markdown(results, command))
     print(markdown(results, command))
 

@@ -86,8 +86,11 @@ class GraphEigen:
         from .embed import export_embeddings
         from .train import train
 
+        from .run_graph import run_operator
+
         graph = as_graph(graph, features)
         cfg = self._config(graph)
+        graph = run_operator(cfg, graph)
         run = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="graph-eigen-"))
         if not self.run_dir:  # a temporary run folder goes with the estimator
             weakref.finalize(self, shutil.rmtree, run, ignore_errors=True)
@@ -102,9 +105,11 @@ class GraphEigen:
         """The embedding of every node of ``graph`` (n x dim float32) with the trained encoder."""
         from .embed import embed_graph
         from .model import load_model
+        from .run_graph import run_operator
 
         self._check_fitted()
         graph = as_graph(graph, features)
+        graph = run_operator(self.config_, graph)  # the operator the model was trained on
         if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
             self.model_ = load_model(self.run_dir_, graph)
         return embed_graph(self.model_, graph)
@@ -145,7 +150,8 @@ class GraphEigen:
 
         options = self.options or {}
         cfg = recommended_config(graph.name, graph.num_nodes, objective=self.objective or options.get("objective"),
-                                 encoder=self.encoder or options.get("encoder")).to_dict()
+                                 encoder=self.encoder or options.get("encoder"),
+                                 has_features=graph.x is not None).to_dict()
         known = {f.name for f in fields(TrainConfig)}
         unknown = set(self.options or {}) - known
         if unknown:

@@ -8,6 +8,7 @@ import sys
 import warnings
 from typing import Callable, Optional
 
+from .config import FEATURE_KNN_SOURCES
 from .errors import GraphEigenError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feature-knn", type=int, default=0,
                    help="add a kNN graph of the node features to the operator (as train --feature-knn)")
     p.add_argument("--feature-knn-weight", type=float, default=1.0)
+    p.add_argument("--feature-knn-source", choices=FEATURE_KNN_SOURCES, default="both",
+                   help="features the kNN graph is found in (as train --feature-knn-source)")
 
     import importlib
 
@@ -83,7 +86,7 @@ def _exact(args: argparse.Namespace) -> int:
     graph = load_dataset(args.dataset, args.root)
     from .feature_graph import with_feature_knn
 
-    graph = with_feature_knn(graph, args.feature_knn, args.feature_knn_weight)
+    graph = with_feature_knn(graph, args.feature_knn, args.feature_knn_weight, args.feature_knn_source)
     start = time.perf_counter()
     from .device import resolve_device
 

@@ -15,7 +15,7 @@ from .cli import command
 from .cli_train_options import add_train_options, read_config_file
 from .config import TrainConfig
 from .errors import ConfigError
-from .run_graph import run_graph
+from .run_graph import load_graph, run_graph, run_operator
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def add_parsers(sub, add_dataset_args) -> None:
 
 
 def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = None,
-                           from_file: Optional[dict] = None) -> TrainConfig:
+                           from_file: Optional[dict] = None, has_features: bool = True) -> TrainConfig:
     """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by the
     options of the --config file (``from_file``, read from it when not given) and then by flags."""
     from .presets import recommended_config
@@ -63,7 +63,7 @@ def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = 
         from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
     dataset = args.dataset or from_file.get("dataset") or TrainConfig().dataset
     cfg = recommended_config(dataset, num_nodes, objective=args.objective or from_file.get("objective"),
-                             encoder=args.encoder or from_file.get("encoder")).to_dict()
+                             encoder=args.encoder or from_file.get("encoder"), has_features=has_features).to_dict()
     cfg.update(from_file)
     cfg["root"] = args.root or from_file.get("root")
     for key in list(cfg):
@@ -116,9 +116,10 @@ def _train(args: argparse.Namespace) -> int:
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
     if args.distributed:
         return _train_distributed(args, cfg)
-    graph = run_graph(cfg)
-    if not args.resume:  # the defaults depend on the graph's size (presets.py)
-        cfg = train_config_from_args(args, graph.num_nodes, from_file)
+    graph = load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
+    if not args.resume:  # the defaults depend on the graph's size and features (presets.py)
+        cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
+    graph = run_operator(cfg, graph)
     if cfg.objective == "basis" and args.anchors is None and not args.resume and cfg.anchors > graph.num_nodes // 2:
         cfg.anchors = max(graph.num_nodes // 2, 1)  # the default 256 would not fit a small graph
         log.warning("using %d anchors (half of the graph's %d nodes); set --anchors to choose",

@@ -94,7 +94,8 @@ def _probe(args: argparse.Namespace) -> int:
         dim = int(args.dims or emb.shape[1])
         from .feature_graph import with_feature_knn
 
-        operator = with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight) if cfg is not None else None
+        operator = with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight,
+                                    cfg.feature_knn_source) if cfg is not None else None
         result["baselines"] = probe_baselines(graph, dim, run_config=cfg, run_graph=operator, **kwargs)
         summary["baselines"] = {k: v["accuracy_mean"] for k, v in result["baselines"].items()}
     save_json(out, result)

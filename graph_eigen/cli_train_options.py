@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
+from .config import FEATURE_KNN_SOURCES, TrainConfig
 from .encoders import ENCODERS
 from .errors import ConfigError
 from .objectives import OBJECTIVES
@@ -34,6 +34,8 @@ GROUPS: dict[str, list[tuple[str, dict, str]]] = {
                            "(the other nodes serve as neighbors; embed them afterwards)"),
         ("feature-knn", {"type": int}, "add a kNN graph of the node features (k neighbors, faiss) to the operator"),
         ("feature-knn-weight", {"type": float}, "weight of the feature kNN graph's edges"),
+        ("feature-knn-source", {"choices": FEATURE_KNN_SOURCES},
+         "features the kNN graph is found in: raw X, propagated A_hat^2 X, or both graphs added"),
     ],
     "encoder": [
         ("encoder", {"choices": list(ENCODERS)}, "table: a vector per node; mlp/resmlp: MLPs on features; "

@@ -9,6 +9,8 @@ from typing import Optional
 
 from .errors import CheckpointError, ConfigError
 
+FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (feature_graph.py)
+
 
 MAX_FLOAT32 = 3.4028234663852886e38
 MAX_WIDTH = 1 << 16  # widest hidden layer or input projection accepted
@@ -58,6 +60,7 @@ class TrainConfig:
     seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
     feature_knn: int = 0  # > 0: add a kNN graph of the node features to the operator (feature_graph.py)
     feature_knn_weight: float = 1.0
+    feature_knn_source: str = "raw"  # raw | propagated (SGC's A_hat^2 X) | both
     hops: int = 2  # sign encoder: propagation hops of the features
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda[:N]; sampling stays on the CPU
 
@@ -90,6 +93,9 @@ class TrainConfig:
                               f"training; got {self.batch_size}")
         if self.checkpoint_every <= 0:
             raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
+        if self.feature_knn_source not in FEATURE_KNN_SOURCES:
+            raise ConfigError(f"--feature-knn-source must be one of {', '.join(FEATURE_KNN_SOURCES)}, "
+                              f"got '{self.feature_knn_source}'")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
         banked = self.estimator == "bank" or (self.estimator == "targets" and self.target_source == "bank")

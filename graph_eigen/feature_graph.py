@@ -1,42 +1,68 @@
-"""Attributed operator: the graph plus a k-nearest-neighbor graph of its node features.
+"""Attributed operator: the graph plus k-nearest-neighbor graphs of its node features.
 
 The eigenmap of A + w F, where F joins each node to its k nearest neighbors in feature space
 (cosine similarity, symmetrized, unit weights; the search is faiss', exact up to 1e5 nodes and
-approximate above, see neighbors.py), sees both the links and the feature similarity;
-on Amazon Photo its exact eigenmap probes as well as SGC (docs/results.md). Any objective trains on it
-unchanged: it is just another graph with edge weights.
+approximate above, see neighbors.py), sees both the links and the feature similarity. Which
+features the neighbors are found in (``source``):
+
+- ``raw``: the node features X;
+- ``propagated``: SGC's A_hat^2 X (propagation.py), features averaged over two hops, so
+  neighbors in that space also share their neighborhoods;
+- ``both``: the kNN graphs of both added (each with weight w). This is the default: its exact
+  eigenmap probes above SGC on Cora, CiteSeer, Photo, CS and DBLP (docs/quality.md).
+
+Any objective trains on it unchanged: it is just another graph with edge weights.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+from .config import FEATURE_KNN_SOURCES as SOURCES
 from .errors import ConfigError
 from .graph import Graph
 
+PROPAGATION_HOPS = 2  # as SGC
 
-def with_feature_knn(graph: Graph, k: int, weight: float = 1.0) -> Graph:
+
+def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
     """``graph`` unchanged when ``k`` is 0 (the option is off), else :func:`feature_knn_graph`."""
-    return feature_knn_graph(graph, k, weight) if k else graph
+    return feature_knn_graph(graph, k, weight, source) if k else graph
 
 
-def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0) -> Graph:
-    """``graph`` with ``weight`` x the symmetric kNN graph of its features added (weights summed)."""
-    from .neighbors import cosine_knn
-
+def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
+    """``graph`` with ``weight`` x the symmetric kNN graph(s) of its features added (weights summed)."""
     if graph.x is None:
         raise ConfigError(f"--feature-knn needs node features, but '{graph.name}' has none")
     if not 1 <= k < graph.num_nodes:
         raise ConfigError(f"--feature-knn must lie in [1, {graph.num_nodes - 1}], got {k}")
     if not weight > 0:
         raise ConfigError(f"--feature-knn-weight must be positive, got {weight}")
-    idx = cosine_knn(graph.x.numpy(), k)
-    n = graph.num_nodes
+    if source not in SOURCES:
+        raise ConfigError(f"--feature-knn-source must be one of {', '.join(SOURCES)}, got '{source}'")
+    combined = graph.adjacency().astype(np.float64)
+    if source in ("raw", "both"):
+        combined = combined + weight * knn_adjacency(graph.x.numpy(), k)
+    if source in ("propagated", "both"):
+        from .propagation import propagate
+
+        smoothed = propagate(graph, graph.x, PROPAGATION_HOPS)[-1].numpy()
+        combined = combined + weight * knn_adjacency(smoothed, k)
+    combined = combined.tocoo()
+    return Graph.from_edges(np.vstack([combined.row, combined.col]), num_nodes=graph.num_nodes, x=graph.x,
+                            y=graph.y, edge_weight=combined.data, split=graph.split,
+                            name=graph.name, self_loop=graph.self_loop)
+
+
+def knn_adjacency(features: np.ndarray, k: int) -> sp.csr_matrix:
+    """The symmetric 0/1 adjacency joining every row to its k most cosine-similar other rows."""
+    from .neighbors import cosine_knn
+
+    n = features.shape[0]
+    idx = cosine_knn(features, k)
     rows, cols = np.repeat(np.arange(n), k), idx.ravel()
     knn = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
     knn = (knn + knn.T).sign()
     knn.setdiag(0)
-    combined = (graph.adjacency() + weight * knn).tocoo()
-    return Graph.from_edges(np.vstack([combined.row, combined.col]), num_nodes=n, x=graph.x, y=graph.y,
-                            edge_weight=combined.data, split=graph.split,
-                            name=graph.name, self_loop=graph.self_loop)
+    knn.eliminate_zeros()
+    return knn

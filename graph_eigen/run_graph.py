@@ -18,7 +18,12 @@ def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[st
     """The graph a run trains on; with ``dataset``, another graph given the same operator."""
     graph = load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
                         None if dataset else cfg.train_nodes)
-    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight)
+    return run_operator(cfg, graph)
+
+
+def run_operator(cfg: TrainConfig, graph: Graph) -> Graph:
+    """``graph`` with the run's operator options applied (the feature kNN graph, when on)."""
+    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight, cfg.feature_knn_source)
 
 
 def load_graph(dataset: str, root: Optional[str] = None, train_nodes: Optional[str] = None) -> Graph:

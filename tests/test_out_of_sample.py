@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from graph_eigen.cli import main
 
@@ -74,12 +75,12 @@ def test_feature_knn_operator(tmp_path, capsys):
     from graph_eigen.feature_graph import feature_knn_graph
 
     g = load_dataset(SBM)
-    aug = feature_knn_graph(g, k=5, weight=0.5)
+    aug = feature_knn_graph(g, k=5, weight=0.5, source="both")  # the default source
     a, b = g.adjacency(), aug.adjacency()
     assert abs(b - b.T).max() == 0 and b.diagonal().max() == 0
     assert ((b - a).toarray() >= 0).all() and (b.nnz > a.nnz)
     extra = (b - a).tocsr()
-    assert set(np.unique(np.round(extra.data, 6))) <= {0.5, 1.0}  # w per kNN edge (symmetrized by sign)
+    assert set(np.unique(np.round(extra.data, 6))) <= {0.5, 1.0, 1.5, 2.0}  # w per kNN edge and graph
     run = tmp_path / "run"
     assert main(["train", "--dataset", SBM, "--objective", "basis", "--encoder", "sage", "--dim", "3",
                  "--hidden", "16", "--epochs", "1", "--batch-size", "64", "--fanouts", "3", "--anchors", "32",
@@ -97,3 +98,38 @@ def test_feature_knn_operator(tmp_path, capsys):
     assert main(["train", "--dataset", "sbm:n=50,classes=2,features=0,seed=0", "--encoder", "table", "--dim", "2",
                  "--feature-knn", "3", "--out", str(tmp_path / "nofeat"), "--no-progress"]) == 2
     assert "needs node features" in capsys.readouterr().err
+
+
+def test_feature_knn_sources_add_their_own_knn_graphs():
+    # raw: kNN of X; propagated: kNN of SGC's A_hat^2 X; both: the two graphs added
+    import scipy.sparse as sp
+
+    from graph_eigen.data import load_dataset
+    from graph_eigen.errors import ConfigError
+    from graph_eigen.feature_graph import feature_knn_graph, knn_adjacency
+    from graph_eigen.propagation import propagate
+
+    g = load_dataset(SBM)
+    a = g.adjacency()
+    raw = knn_adjacency(g.x.numpy(), 5)
+    smoothed = knn_adjacency(propagate(g, g.x, 2)[-1].numpy(), 5)
+    assert abs(raw - smoothed).max() > 0  # the two feature spaces give different neighbors
+    for source, expected in (("raw", a + raw), ("propagated", a + smoothed), ("both", a + raw + smoothed)):
+        got = feature_knn_graph(g, k=5, weight=1.0, source=source).adjacency()
+        assert abs(got - sp.csr_matrix(expected)).max() < 1e-9, source
+    with pytest.raises(ConfigError, match="--feature-knn-source"):
+        feature_knn_graph(g, k=5, source="pixels")
+
+
+def test_defaults_use_the_attributed_operator_only_where_there_are_features():
+    from graph_eigen.config import TrainConfig
+    from graph_eigen.errors import ConfigError
+    from graph_eigen.presets import LARGE_GRAPH, recommended_config
+
+    small = recommended_config("X", 10_000)
+    assert (small.feature_knn, small.feature_knn_source) == (10, "both")
+    assert recommended_config("X", 10_000, has_features=False).feature_knn == 0
+    assert recommended_config("X", LARGE_GRAPH).feature_knn == 0  # the large-graph budget has no kNN search
+    assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
+    with pytest.raises(ConfigError, match="--feature-knn-source"):
+        TrainConfig(feature_knn_source="pixels").validate()
