@@ -133,3 +133,14 @@ def test_defaults_use_the_attributed_operator_only_where_there_are_features():
     assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
     with pytest.raises(ConfigError, match="--feature-knn-source"):
         TrainConfig(feature_knn_source="pixels").validate()
+
+
+def test_wide_features_are_searched_in_their_top_singular_directions():
+    # a rank-5 feature matrix in 300 dimensions: the projection on its top 16 singular
+    # directions keeps every cosine similarity, so the neighbors are those of the full search
+    from graph_eigen.feature_graph import knn_adjacency
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((400, 5)) @ rng.standard_normal((5, 300))).astype(np.float32)
+    reduced, full = knn_adjacency(x, 6, dims=16), knn_adjacency(x, 6, dims=0)
+    assert reduced.nnz == full.nnz and abs(reduced - full).max() == 0
