@@ -18,7 +18,7 @@ import torch
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
-from .distributed import DistContext
+from .distributed import DistContext, make_sampler, setup_model
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
@@ -84,7 +84,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     device = resolve_device(cfg.device)
     dist.on_writer(lambda: check_run_dir(out, resume, overwrite))  # fail fast, before any heavy work
     if resume:  # the saved configuration wins; only the number of epochs may be extended
-        dist.check_resume(out)
+        check_world_size(out, dist)
         cfg = TrainConfig.from_dict({**TrainConfig.load(out).to_dict(), "epochs": cfg.epochs}).validate()
     if cfg.dim >= graph.num_nodes:
         raise ConfigError(f"--dim must be smaller than the number of nodes ({graph.num_nodes}), got {cfg.dim}")
@@ -92,16 +92,14 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     # everything that can reject the options runs before the run folder is touched
     model = build_model(cfg, graph)
     graph = model.encoder.prepare(graph)  # features projected once when --input-dim is set
-    sampler = dist.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                                seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
-                                anchors=model.objective.anchor_nodes(graph),
-                                with_features=model.encoder.reads_features,
-                                with_neighbors=model.encoder.reads_neighbors or model.objective.needs_neighbors)
-    dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
+    sampler = make_sampler(dist, graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
+                           seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
+                           anchors=model.objective.anchor_nodes(graph),
+                           with_features=model.encoder.reads_features,
+                           with_neighbors=model.encoder.reads_neighbors or model.objective.needs_neighbors)
+    setup_model(dist, model, graph, sampler, embed_all=lambda: model.encoder.embed_all(graph))
     model.encoder.to(device)  # the encoder, the batches and the objective's state live there
     model.objective.to(device)
-    if getattr(model.objective, "source", None) == "inference":  # NeuralEF targets from full-graph inference
-        model.objective.embed_all = lambda: model.encoder.embed_all(graph)
     steps_per_epoch = sampler.steps_per_epoch
     total = cfg.epochs * steps_per_epoch
     opt, sched = make_optimizer(cfg, model.encoder.parameters(), total,
@@ -211,6 +209,19 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
         bar.close()
         folder.close()
     return model
+
+
+def check_world_size(run: str | Path, dist: DistContext) -> None:
+    """A run's batches depend on the number of processes: resume with the same one."""
+    try:
+        saved = json.loads((Path(run) / "config.json").read_text()).get("distributed")
+    except (OSError, json.JSONDecodeError):
+        return
+    before = (saved or {}).get("world_size", 1)
+    if before != dist.world_size:
+        raise CheckpointError(
+            f"run '{run}' was trained with {before} process(es); resume it with the same number "
+            f"(now {dist.world_size}): the batches of each step depend on it")
 
 
 def _step_seed(seed: int, step: int) -> int:
