@@ -359,7 +359,7 @@ def profile_eigsh(graph, report: dict, timeout: float) -> None:
     res = {}
     basis = build_objective("basis", speed.DIM, batch_operator="sampled")
     sampler = speed.make_sampler(graph, basis.anchor_nodes(graph))
-    basis._graph = graph
+    basis.attach(graph, sampler)
     kernel = basis._batch_kernel(sampler.sample(sampler.pool[: speed.BATCH_SIZE]))
     res["batch_kernel_nodes"] = kernel.shape[0]
     res["batch kernel (BASiS sampled, every step)"] = _eigsh_series(kernel, (1e-2, 1e-4, 0.0), timeout, "batch")
