@@ -12,7 +12,7 @@ from a state and run to the end ends with the same model as an uninterrupted one
 from __future__ import annotations
 
 import time
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import torch
 
@@ -33,7 +33,8 @@ class NonFiniteLoss(TrainingDivergedError):
         self.step = step
 
 
-def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = False):
+def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter], total_steps: int,
+                   sparse: bool = False) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """Adam or SGD with the configured schedule.
 
     ``sparse``: the parameters get sparse gradients (the table encoder), so Adam becomes
