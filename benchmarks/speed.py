@@ -213,7 +213,7 @@ def timed_step(batch, forward, loss_of, opt) -> dict:
 
 
 def spectral_step(encoder, objective, opt):
-    """One training step as in graph_eigen.train.train (without metrics file and checkpoints)."""
+    """One training step as in graph_eigen.train_loop.TrainLoop (without its re-seeding, skipped batches and schedule)."""
 
     def loss_of(batch, psi):
         loss, _ = objective.loss(batch, psi)

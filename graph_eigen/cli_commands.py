@@ -228,7 +228,6 @@ def _demo(args: argparse.Namespace) -> int:
     """Offline end to end on a synthetic graph: train, export, eval, probe."""
     import numpy as np
 
-    from .data import load_dataset
     from .embed import export_embeddings
     from .evaluate.probe import linear_probe
     from .evaluate.report import spectral_report
@@ -240,7 +239,7 @@ def _demo(args: argparse.Namespace) -> int:
     check_run_dir(out, resume=False, overwrite=True)  # before the graph is built: only a run is replaced
     cfg = recommended_config("sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0")
     cfg.dim, cfg.epochs, cfg.input_dim = 5, 10, 0  # K = number of blocks: a wide eigengap
-    graph = load_dataset(cfg.dataset)
+    graph = run_graph(cfg)
     model = train(cfg, graph, out, overwrite=True)
     export_embeddings(model, graph, out / "embeddings.npy", run_dir=out)
     emb = np.load(out / "embeddings.npy")

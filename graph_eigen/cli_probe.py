@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .cli import command
-from .run_graph import load_graph
+from .run_graph import load_graph, run_graph, run_operator
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -38,7 +38,7 @@ def add_parsers(sub, add_dataset_args) -> None:
 
 
 def _resolve_target(args: argparse.Namespace):
-    """(embedding path, output path, run config or None, dataset, root, train_nodes)."""
+    """(embedding path, output path, run config or None, dataset name, root)."""
     target = Path(args.target)
     if target.is_dir():
         cfg = TrainConfig.load(target)
@@ -46,15 +46,15 @@ def _resolve_target(args: argparse.Namespace):
         if not emb_path.is_file():
             raise CheckpointError(f"no embeddings.npy in '{target}': run `graph-eigen embed {target}` first")
         if args.dataset:
-            return emb_path, target / "probe.json", cfg, args.dataset, args.root, None
-        return emb_path, target / "probe.json", cfg, cfg.dataset, cfg.root, cfg.train_nodes
+            return emb_path, target / "probe.json", cfg, args.dataset, args.root
+        return emb_path, target / "probe.json", cfg, cfg.dataset, cfg.root
     if target.suffix != ".npy":
         raise ConfigError(f"'{target}' is neither a run folder nor an embedding .npy file")
     if not target.is_file():
         raise ConfigError(f"embedding file '{target}' not found")
     if not args.dataset:
         raise ConfigError("--dataset is required when probing an .npy file")
-    return target, target.with_suffix(".probe.json"), None, args.dataset, args.root, None
+    return target, target.with_suffix(".probe.json"), None, args.dataset, args.root
 
 
 @command("probe")
@@ -65,12 +65,15 @@ def _probe(args: argparse.Namespace) -> int:
     from .evaluate.probe import linear_probe, truncation_curve
     from .io import save_json
 
-    emb_path, out, cfg, dataset, root, train_nodes = _resolve_target(args)
+    emb_path, out, cfg, dataset, root = _resolve_target(args)
     try:
         emb = np.load(emb_path, mmap_mode="r")
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read embedding '{emb_path}': {exc}") from exc
-    graph = load_graph(dataset, root, train_nodes)
+    if cfg is None:  # an embedding file: the dataset named on the command line
+        graph = load_graph(dataset, root)
+    else:  # a run: its graph (or --dataset's) without the operator options, as it always was probed
+        graph = run_graph(cfg, args.dataset, args.root, operator=False)
     split = args.split
     if split is None:
         is_ogb = dataset.lower().startswith("ogbn-") or graph.name.lower().startswith("ogbn-")
@@ -92,10 +95,7 @@ def _probe(args: argparse.Namespace) -> int:
                                          result["truncation"]["accuracy_mean"]))
     if args.baselines:
         dim = int(args.dims or emb.shape[1])
-        from .feature_graph import with_feature_knn
-
-        operator = with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight,
-                                    cfg.feature_knn_source) if cfg is not None else None
+        operator = run_operator(cfg, graph) if cfg is not None else None  # the run's, to compare with
         result["baselines"] = probe_baselines(graph, dim, run_config=cfg, run_graph=operator, **kwargs)
         summary["baselines"] = {k: v["accuracy_mean"] for k, v in result["baselines"].items()}
     save_json(out, result)

@@ -29,9 +29,7 @@ def batch_consistency(graph: Graph, k: int, batch_size: int, fanouts: list[int],
     exact_seconds = time.perf_counter() - start
     basis = BASiS(k, anchors=anchors, batch_operator=operator, seed=seed)
     sampler = BatchSampler(graph, batch_size, fanouts, seed=seed, anchors=basis.anchor_nodes(graph))
-    basis._graph, basis._sampler = graph, sampler
-    if operator == "global":
-        basis._global_targets = exact * np.sqrt(graph.num_nodes)
+    basis.attach(graph, sampler, exact if operator == "global" else None)
     distances, sizes, seconds = [], [], []
     for i, batch in enumerate(sampler.epoch()):
         if i == batches:

@@ -1,5 +1,6 @@
 """The graph of a run: its dataset (or the subgraph of ``--train-nodes``) with the run's
-operator options applied, rebuilt the same way by train, embed, eval, probe and plot."""
+operator options applied. :func:`run_graph` is the one place that rebuilds it from a run's
+configuration: train, embed, eval, probe, plot and the demo call it."""
 from __future__ import annotations
 
 from typing import Optional
@@ -14,11 +15,15 @@ from .feature_graph import with_feature_knn
 from .graph import Graph
 
 
-def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None) -> Graph:
-    """The graph a run trains on; with ``dataset``, another graph given the same operator."""
+def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[str] = None,
+              operator: bool = True) -> Graph:
+    """The graph a run trains on, rebuilt from its configuration ``cfg``; with ``dataset`` (and
+    ``root``), another graph given the same operator. ``operator=False`` leaves out the
+    operator's options (``--feature-knn``): the nodes, features and labels as loaded, which is
+    what the probe and the plots read."""
     graph = load_graph(dataset or cfg.dataset, root if dataset else cfg.root,
                         None if dataset else cfg.train_nodes)
-    return run_operator(cfg, graph)
+    return run_operator(cfg, graph) if operator else graph
 
 
 def run_operator(cfg: TrainConfig, graph: Graph) -> Graph:

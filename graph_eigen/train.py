@@ -1,15 +1,17 @@
-"""The training loop: optimizer, schedule, progress bar, metrics.jsonl, checkpoints and resume.
+"""The run-folder recorder: training into a run folder, on top of the in-memory loop.
 
-Every batch is a deterministic function of (seed, step): the sampler's permutation is drawn
-from its own generator and the global RNG is re-seeded before each step, so a run killed and
-resumed from its last checkpoint ends with the same embedding as an uninterrupted one.
+:func:`train` checks and locks the folder (graph_eigen.rundir), builds a
+:class:`~graph_eigen.train_loop.TrainLoop`, writes config.json, one metrics.jsonl record per
+step, the progress bar and checkpoints (the loop's state with the configuration), and on
+resume loads the last checkpoint into the loop. Because every batch of the loop depends only on
+(seed, step), a run killed and resumed from its last checkpoint ends with the same embedding as
+an uninterrupted one.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -19,12 +21,12 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistContext
-from .errors import CheckpointError, ConfigError, TrainingDivergedError
+from .errors import CheckpointError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
-from .model import Model, build_model
-from .run_graph import load_node_ids
+from .model import Model
 from .rundir import RunFolder
+from .train_loop import NonFiniteLoss, TrainLoop
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +49,6 @@ def prepare_run_dir(out: str | Path, resume: bool, overwrite: bool) -> RunFolder
     return folder
 
 
-def make_optimizer(cfg: TrainConfig, params, total_steps: int, sparse: bool = False):
-    """Adam or SGD with the configured schedule.
-
-    ``sparse``: the parameters get sparse gradients (the table encoder), so Adam becomes
-    ``torch.optim.SparseAdam``; neither it nor SGD supports weight decay on sparse gradients.
-    """
-    if sparse and cfg.weight_decay:
-        raise ConfigError(f"--weight-decay is not supported with the '{cfg.encoder}' encoder "
-                          f"(sparse gradients); got {cfg.weight_decay}")
-    if cfg.optimizer == "adam" and sparse:
-        opt = torch.optim.SparseAdam(list(params), lr=cfg.lr)
-    elif cfg.optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    if cfg.schedule == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
-    else:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-    return opt, sched
-
-
 def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
           overwrite: bool = False, progress: bool = True, stop_after: Optional[int] = None,
           dist: Optional[DistContext] = None) -> Model:
@@ -78,158 +58,123 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
     ``dist``: this process's place in data-parallel training (graph_eigen.distributed).
     """
     dist = dist or DistContext()  # one process: every dist hook is a no-op
-    from tqdm.auto import tqdm
-
     cfg.validate()
-    device = resolve_device(cfg.device)
+    resolve_device(cfg.device)  # a bad --device is refused before the folder is looked at
     dist.on_writer(lambda: check_run_dir(out, resume, overwrite))  # fail fast, before any heavy work
     if resume:  # the saved configuration wins; only the number of epochs may be extended
-        dist.check_resume(out)
+        check_world_size(out, dist)
         cfg = TrainConfig.from_dict({**TrainConfig.load(out).to_dict(), "epochs": cfg.epochs}).validate()
-    if cfg.dim >= graph.num_nodes:
-        raise ConfigError(f"--dim must be smaller than the number of nodes ({graph.num_nodes}), got {cfg.dim}")
-
-    # everything that can reject the options runs before the run folder is touched
-    model = build_model(cfg, graph)
-    graph = model.encoder.prepare(graph)  # features projected once when --input-dim is set
-    sampler = dist.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                                seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
-                                anchors=model.objective.anchor_nodes(graph),
-                                with_features=model.encoder.reads_features,
-                                with_neighbors=model.encoder.reads_neighbors or model.objective.needs_neighbors)
-    dist.setup(model, graph, sampler)  # = model.objective.setup(graph, sampler) in one process
-    model.encoder.to(device)  # the encoder, the batches and the objective's state live there
-    model.objective.to(device)
-    if getattr(model.objective, "source", None) == "inference":  # NeuralEF targets from full-graph inference
-        model.objective.embed_all = lambda: model.encoder.embed_all(graph)
-    steps_per_epoch = sampler.steps_per_epoch
-    total = cfg.epochs * steps_per_epoch
-    opt, sched = make_optimizer(cfg, model.encoder.parameters(), total,
-                                sparse=getattr(model.encoder, "sparse", False))
-
+    loop = TrainLoop.build(cfg, graph, dist)  # everything that can reject the options, before the folder is touched
     folder = dist.on_writer(lambda: prepare_run_dir(out, resume, overwrite), default=RunFolder(out))
-    run = folder.path  # with --overwrite of a run: a sibling folder until the first checkpoint
-    step, skipped, epoch_state = 0, 0, sampler.state_dict()
-    saved_step = None  # the step of the last checkpoint on disk
     try:
-        dist.on_writer(lambda: save_json(run / "config.json", {**cfg.to_dict(), **dist.run_info()}))
-        if resume and (run / "checkpoint.pt").exists():
-            state = load_checkpoint(run)
-            try:
-                model.encoder.load_state_dict(state["encoder"])
-                model.objective.load_state_dict(state["objective"])
-                opt.load_state_dict(state["optimizer"])
-                sched.load_state_dict(state["scheduler"])
-                step, skipped, epoch_state = state["step"], state["skipped"], state["epoch_sampler"]
-            except (RuntimeError, KeyError, ValueError) as exc:
-                raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
-                                      f"{str(exc).splitlines()[0]}") from exc
-            saved_step = step
-            log.info("resumed from step %d", step)
-        elif resume and dist.is_writer:
-            log.warning("no checkpoint.pt in '%s' (killed before its first checkpoint): training starts "
-                        "again from step 0 with the run's saved configuration", run)
-        if resume and dist.is_writer:  # drop the records of steps after the checkpoint: they are trained again
-            _truncate_metrics(run / "metrics.jsonl", step)
-        elif dist.is_writer:
-            (run / "metrics.jsonl").unlink(missing_ok=True)
-        bar = tqdm(total=total, initial=step, disable=not progress or not dist.is_writer, desc="train",
-                   dynamic_ncols=True)
-        metrics_file = open(run / "metrics.jsonl" if dist.is_writer else os.devnull, "a")
+        recorder = _Recorder(loop, folder, resume, progress)
     except BaseException:
         folder.close()
         raise
+    with recorder:
+        recorder.run(stop_after)
+    return loop.model
 
-    def kept() -> str:
-        if not dist.is_writer:  # rank 0 writes the checkpoints
-            return f"rank 0 keeps the last good checkpoint in '{out}', if any"
-        if saved_step is not None:
-            return f"the last good checkpoint (step {saved_step}) in '{run}' is kept"
+
+def check_world_size(run: str | Path, dist: DistContext) -> None:
+    """A run's batches depend on the number of processes: resume with the same one."""
+    try:
+        saved = json.loads((Path(run) / "config.json").read_text()).get("distributed")
+    except (OSError, json.JSONDecodeError):
+        return
+    before = (saved or {}).get("world_size", 1)
+    if before != dist.world_size:
+        raise CheckpointError(
+            f"run '{run}' was trained with {before} process(es); resume it with the same number "
+            f"(now {dist.world_size}): the batches of each step depend on it")
+
+
+class _Recorder:
+    """A :class:`TrainLoop` recorded into an open run folder: config.json, metrics.jsonl, the
+    progress bar and checkpoints (rank 0 alone writes); on resume, the checkpoint's state."""
+
+    def __init__(self, loop: TrainLoop, folder: RunFolder, resume: bool, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.loop, self.folder, self.dist, self.cfg = loop, folder, loop.dist, loop.cfg
+        self.saved_step: Optional[int] = None  # the step of the last checkpoint on disk
+        run, writer = folder.path, self.dist.is_writer  # --overwrite of a run: a sibling until the first checkpoint
+        self.dist.on_writer(lambda: save_json(run / "config.json", {**self.cfg.to_dict(), **self.dist.run_info()}))
+        if resume and (run / "checkpoint.pt").exists():
+            state = load_checkpoint(run)
+            try:
+                loop.load_state_dict(state)
+            except (RuntimeError, KeyError, ValueError) as exc:
+                raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
+                                      f"{str(exc).splitlines()[0]}") from exc
+            self.saved_step = loop.step
+            log.info("resumed from step %d", loop.step)
+        elif resume and writer:
+            log.warning("no checkpoint.pt in '%s' (killed before its first checkpoint): training starts "
+                        "again from step 0 with the run's saved configuration", run)
+        if resume and writer:  # drop the records of steps after the checkpoint: they are trained again
+            _truncate_metrics(run / "metrics.jsonl", loop.step)
+        elif writer:
+            (run / "metrics.jsonl").unlink(missing_ok=True)
+        self.bar = tqdm(total=loop.total_steps, initial=loop.step, disable=not progress or not writer,
+                        desc="train", dynamic_ncols=True)
+        self.metrics = open(run / "metrics.jsonl" if writer else os.devnull, "a")
+
+    def __enter__(self) -> "_Recorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.metrics.close()
+        self.bar.close()
+        self.folder.close()
+
+    def run(self, stop_after: Optional[int]) -> None:
+        """The loop's remaining steps, each recorded; a checkpoint every ``checkpoint_every``
+        steps, at the end of each epoch and at the end (or after ``stop_after`` steps in all)."""
+        loop, every = self.loop, self.cfg.checkpoint_every
+        steps = loop.steps()
+        try:
+            for record in steps:
+                self.metrics.write(json.dumps(record) + "\n")
+                self.bar.update(1)
+                if "loss" in record:
+                    self.bar.set_postfix(loss=f"{record['loss']:.4f}", eig=_short(record.get("eig")))
+                if loop.step % every == 0 or loop.at_epoch_end or loop.step == loop.total_steps:
+                    self.metrics.flush()
+                    self.checkpoint()
+                if stop_after is not None and loop.step >= stop_after:
+                    return
+        except NonFiniteLoss as exc:
+            raise TrainingDivergedError(
+                f"non-finite loss at step {exc.step}; {self.kept()} (try a smaller --lr)") from None
+        finally:
+            steps.close()
+
+    def kept(self) -> str:
+        """What a failed run leaves behind, for its error message."""
+        folder = self.folder
+        if not self.dist.is_writer:  # rank 0 writes the checkpoints
+            return f"rank 0 keeps the last good checkpoint in '{folder.out}', if any"
+        if self.saved_step is not None:
+            return f"the last good checkpoint (step {self.saved_step}) in '{folder.path}' is kept"
         if folder.pending:
-            return f"no checkpoint was written and the previous run in '{out}' is untouched"
-        return f"no checkpoint was written to '{run}'"
+            return f"no checkpoint was written and the previous run in '{folder.out}' is untouched"
+        return f"no checkpoint was written to '{folder.path}'"
 
-    def checkpoint(at_step: int, sampler_state: dict) -> None:
-        nonlocal run, saved_step
-        if not dist.is_writer:
+    def checkpoint(self) -> None:
+        """Save the loop's state (rank 0), refusing non-finite parameters (the last good
+        checkpoint stays); with --overwrite the new run then replaces the old one."""
+        if not self.dist.is_writer:
             return
+        loop = self.loop
+        model = loop.model
         tensors = list(model.encoder.state_dict().values()) + list(model.objective.state_dict().values())
         if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
             raise TrainingDivergedError(
-                f"non-finite parameters after step {at_step - 1}; {kept()} (try a smaller --lr)")
-        save_checkpoint(run, {
-            "encoder": model.encoder.state_dict(), "objective": model.objective.state_dict(),
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": at_step,
-            "skipped": skipped, "epoch_sampler": sampler_state, "config": cfg.to_dict(),
-        })
-        saved_step = at_step
-        run = folder.commit()  # --overwrite: the new run replaces the old one now
-
-    try:
-        while step < total:
-            epoch, offset = divmod(step, steps_per_epoch)
-            sampler.load_state_dict(epoch_state)
-            batches = _seeded(sampler.epoch(), cfg.seed, epoch * steps_per_epoch)
-            for i, batch in enumerate(batches):
-                if i < offset:
-                    continue
-                started = time.perf_counter()
-                batch = batch.to(device)
-                model.encoder.train()
-                model.objective.train()
-                if model.objective.needs_neighbors and dist.all_true(batch.op_index.shape[1] == 0):
-                    skipped += 1
-                    record = {"step": step, "skipped_batch": True, "skipped_total": skipped}
-                else:
-                    psi = model.encoder(batch)
-                    loss, record = model.objective.loss(batch, psi)
-                    if not dist.all_true(bool(torch.isfinite(loss))):
-                        raise TrainingDivergedError(
-                            f"non-finite loss at step {step}; {kept()} (try a smaller --lr)")
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    dist.average_gradients(model.encoder)  # the union batch's gradient (no-op in one process)
-                    opt.step()
-                    sched.step()
-                    record.update(step=step, epoch=epoch, lr=sched.get_last_lr()[0],
-                                  seconds=time.perf_counter() - started, skipped_total=skipped)
-                metrics_file.write(json.dumps(record) + "\n")
-                step += 1
-                bar.update(1)
-                if "loss" in record:
-                    bar.set_postfix(loss=f"{record['loss']:.4f}", eig=_short(record.get("eig")))
-                end_of_epoch = i == steps_per_epoch - 1
-                if end_of_epoch:
-                    epoch_state = sampler.state_dict()
-                if step % cfg.checkpoint_every == 0 or end_of_epoch or step == total:
-                    metrics_file.flush()
-                    checkpoint(step, epoch_state)
-                if stop_after is not None and step >= stop_after:
-                    return model
-    finally:
-        metrics_file.close()
-        bar.close()
-        folder.close()
-    return model
-
-
-def _step_seed(seed: int, step: int) -> int:
-    return (seed * 1_000_003 + step * 7919 + 17) % (2 ** 63 - 1)
-
-
-def _seeded(batches, seed: int, first_step: int):
-    """Re-seed the global RNG before each batch is drawn: neighbor sampling and then the
-    step's own randomness (dropout) depend only on (seed, step), also after a resume."""
-    batches = iter(batches)
-    step = first_step
-    while True:
-        torch.manual_seed(_step_seed(seed, step))
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        yield batch
-        step += 1
+                f"non-finite parameters after step {loop.step - 1}; {self.kept()} (try a smaller --lr)")
+        save_checkpoint(self.folder.path, {**loop.state_dict(), "config": self.cfg.to_dict()})
+        self.saved_step = loop.step
+        self.folder.commit()
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

@@ -21,7 +21,7 @@ import torch
 from graph_eigen.checkpoint import load_checkpoint
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
-from graph_eigen.distributed import DistContext, ShardedBatchSampler, shard_bounds
+from graph_eigen.distributed import DistContext, ShardedBatchSampler, make_sampler, setup_model, shard_bounds
 from graph_eigen.sampling import BatchSampler
 
 WORLD = 2
@@ -61,10 +61,10 @@ def step_gradients(cfg: TrainConfig, graph, ctx: DistContext, steps: int = 2) ->
     from graph_eigen.model import build_model
 
     model = build_model(cfg, graph)
-    sampler = ctx.make_sampler(graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                               anchors=model.objective.anchor_nodes(graph),
-                               with_features=model.encoder.reads_features)
-    ctx.setup(model, graph, sampler)
+    sampler = make_sampler(ctx, graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
+                           anchors=model.objective.anchor_nodes(graph),
+                           with_features=model.encoder.reads_features)
+    setup_model(ctx, model, graph, sampler)
     grads = []
     for _, batch in zip(range(steps), sampler.epoch()):
         model.encoder.zero_grad(set_to_none=True)
@@ -156,7 +156,7 @@ def test_single_process_context_is_a_no_op(graph):
     ctx = DistContext()
     t = torch.arange(3.0)
     assert ctx.sum(t) is t and ctx.reduce_statistic(t) is t and ctx.all_true(True)
-    assert type(ctx.make_sampler(graph, 10, [5])) is BatchSampler
+    assert type(make_sampler(ctx, graph, 10, [5])) is BatchSampler
     assert ctx.on_writer(lambda: 7) == 7 and ctx.run_info() == {}
 
 

@@ -56,3 +56,38 @@ def test_no_import_cycle_in_the_package():
     graph = {name: _imports(name, path, modules) for name, path in modules.items()}
     assert "graph_eigen.model" in graph["graph_eigen.embed"]  # the analysis sees imports
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def test_only_the_command_line_imports_the_command_line():
+    modules = _modules()
+    cli = {name for name in modules if name.rpartition(".")[2].startswith("cli")}
+    assert "graph_eigen.cli" in cli
+    entry = cli | {"graph_eigen.__main__"}  # `python -m graph_eigen` runs the command line
+    offenders = {name: sorted(_imports(name, path, modules) & cli) for name, path in modules.items()
+                 if name not in entry and _imports(name, path, modules) & cli}
+    assert not offenders, offenders
+
+
+def test_objectives_are_set_up_through_their_context():
+    """Nothing outside an objective assigns its hooks; every objective subclasses the base."""
+    from graph_eigen.objectives import REGISTRY, Objective, build_objective
+
+    hooks = ("reduce", "gather", "embed_all", "count_anchors", "refresh_reference", "_graph", "_sampler",
+             "_global_targets")
+    for name, path in _modules().items():
+        if name.startswith("graph_eigen.objectives"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                for t in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    assert not (isinstance(t, ast.Attribute) and t.attr in hooks), \
+                        f"{name} line {node.lineno} assigns .{t.attr}"
+    for name in REGISTRY:
+        assert isinstance(build_objective(name, 2), Objective)
+
+
+def test_the_training_loop_writes_no_files():
+    modules = _modules()
+    loop = _imports("graph_eigen.train_loop", modules["graph_eigen.train_loop"], modules)
+    assert not loop & {"graph_eigen.io", "graph_eigen.checkpoint", "graph_eigen.rundir", "graph_eigen.train"}

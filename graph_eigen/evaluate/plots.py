@@ -219,13 +219,10 @@ def class_colormap(num_classes: int):
 
 def _labels_from_config(run: Path) -> Optional[np.ndarray]:
     from ..config import TrainConfig
-    from ..data import load_dataset
+    from ..run_graph import run_graph
 
     try:
-        cfg = TrainConfig.load(run)
-        graph = load_dataset(cfg.dataset, cfg.root)
-        if cfg.train_nodes:
-            graph = graph.subgraph(np.load(cfg.train_nodes))
+        graph = run_graph(TrainConfig.load(run), operator=False)  # the labels: no operator options needed
     except (GraphEigenError, ImportError, OSError, ValueError) as exc:
         log.warning("cannot load the run's dataset for labels (%s)", exc)
         return None

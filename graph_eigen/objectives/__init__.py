@@ -1,24 +1,42 @@
-"""Training objectives. Each is an nn.Module with ``loss(batch, psi) -> (loss, metrics)`` and
-``finalize(psi_all) -> embedding``; none holds a training loop."""
+"""Training objectives. Each subclasses :class:`base.Objective` (the contract: ``setup``,
+``loss(batch, psi) -> (loss, record)``, ``finalize``; see base.py); none holds a training loop.
+
+``REGISTRY`` maps an objective's name (``--objective``) to the function that makes it from its
+dimension and its own options (``TrainConfig.objective_params``); the modules are imported only
+when their objective is made.
+"""
 from __future__ import annotations
 
+from typing import Callable
+
 from ..errors import ConfigError
+from .base import Objective, ObjectiveContext
 
-OBJECTIVES = ("neuralef", "basis")
 
-
-def build_objective(name: str, dim: int, **params):
-    """Make an objective by name; ``params`` are its own options."""
-    if name == "neuralef" and params.get("estimator") == "targets":
+def _neuralef(dim: int, **params) -> Objective:
+    if params.get("estimator") == "targets":  # the function-space estimator has its own class
         from .neuralef_targets import NeuralEFTargets
 
         return NeuralEFTargets(dim, **params)
-    if name == "neuralef":
-        from .neuralef import NeuralEF
+    from .neuralef import NeuralEF
 
-        return NeuralEF(dim, **params)
-    if name == "basis":
-        from .basis import BASiS
+    return NeuralEF(dim, **params)
 
-        return BASiS(dim, **params)
-    raise ConfigError(f"unknown objective '{name}'; choose one of {', '.join(OBJECTIVES)}")
+
+def _basis(dim: int, **params) -> Objective:
+    from .basis import BASiS
+
+    return BASiS(dim, **params)
+
+
+REGISTRY: dict[str, Callable[..., Objective]] = {"neuralef": _neuralef, "basis": _basis}
+OBJECTIVES = tuple(REGISTRY)
+
+__all__ = ["OBJECTIVES", "REGISTRY", "Objective", "ObjectiveContext", "build_objective"]
+
+
+def build_objective(name: str, dim: int, **params) -> Objective:
+    """Make an objective by name; ``params`` are its own options."""
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown objective '{name}'; choose one of {', '.join(OBJECTIVES)}")
+    return REGISTRY[name](dim, **params)

@@ -16,16 +16,18 @@ With ``ransac``, the alignment is RANSAC with the original's absolute inlier thr
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 
 from ..eigsolve import exact_eigenpairs, top_eigenpairs
 from ..errors import ConfigError
 from ..graph import Graph
 from ..sampling import Batch
 from .alignment import apply_affine, fit_affine, fit_affine_ransac
+from .base import Objective, ObjectiveContext
 
 BATCH_OPERATORS = ("global", "sampled", "knn")
 
@@ -47,7 +49,7 @@ def choose_anchors(graph: Graph, count: int, strategy: str = "uniform", seed: in
     return torch.from_numpy(np.sort(nodes)).long()
 
 
-class BASiS(nn.Module):
+class BASiS(Objective):
     """The BASiS objective: anchors, a reference, aligned batch eigenvectors, MSE regression."""
 
     def __init__(self, dim: int, anchors: int = 256, anchor_strategy: str = "uniform",
@@ -74,10 +76,6 @@ class BASiS(nn.Module):
         self._global_targets = None
         self._graph = None
         self._sampler = None
-        # distributed training (graph_eigen.distributed): ``reduce`` sums over the ranks; every
-        # rank's batch holds the anchors, and only where ``count_anchors`` are their rows regressed
-        self.reduce = None
-        self.count_anchors = True
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Anchors and reference are sized by set-up: take their shapes from the checkpoint."""
@@ -99,18 +97,55 @@ class BASiS(nn.Module):
             self.anchors = choose_anchors(graph, self.num_anchors, self.strategy, self.seed)
         return self.anchors
 
-    def setup(self, graph: Graph, sampler) -> None:
-        """Compute the reference (once; a resumed run keeps its saved one)."""
+    def setup(self, graph: Graph, sampler, context: Optional[ObjectiveContext] = None) -> None:
+        """Compute the reference (once; a resumed run keeps its saved one).
+
+        With several processes the leader alone solves and draws the reference (from the
+        context's ``union_sampler``); the others receive them."""
+        super().setup(graph, sampler, context)
+        context = self.context
+        if context.union_sampler is not None:  # the reference is drawn from the union batches
+            sampler = context.union_sampler()
+        if not context.leader:
+            self.attach(graph, sampler)
+        else:
+            if self.batch_operator == "global":
+                pairs = exact_eigenpairs(graph, self.dim)
+                self.attach(graph, sampler, pairs.vectors)
+                self.reference_eigenvalues.copy_(torch.from_numpy(pairs.values))
+            else:
+                self.attach(graph, sampler)
+            if len(self.reference) == 0:
+                self._draw_reference()
+        if context.distributed:
+            if self.batch_operator == "global":
+                sent = context.broadcast(torch.from_numpy(self._global_targets) if context.leader else None)
+                self._global_targets = sent.numpy()
+            self._share_reference()
+
+    def attach(self, graph: Graph, sampler, global_vectors: Optional[np.ndarray] = None) -> None:
+        """What :meth:`batch_eigenvectors` reads, without a solve or a reference: the graph, the
+        sampler, and for the ``global`` operator the exact eigenvectors (unit-norm columns)."""
         self._graph, self._sampler = graph, sampler
-        if self.batch_operator == "global":
-            pairs = exact_eigenpairs(graph, self.dim)
-            self._global_targets = pairs.vectors * np.sqrt(graph.num_nodes)
-            self.reference_eigenvalues.copy_(torch.from_numpy(pairs.values))
-        if len(self.reference) == 0:
-            self.refresh_reference()
+        if global_vectors is not None:
+            self._global_targets = global_vectors * np.sqrt(graph.num_nodes)
 
     def refresh_reference(self) -> None:
-        """A new reference from a fresh batch, aligned to the old one (a global transform)."""
+        """A new reference from a fresh batch, aligned to the old one (a global transform);
+        drawn by the leader and shared with the other processes."""
+        if self.context.leader:
+            self._draw_reference()
+        if self.context.distributed:
+            self._share_reference()
+
+    def _share_reference(self) -> None:
+        """The leader's reference, its eigenvalues and scale on every process."""
+        leader, broadcast = self.context.leader, self.context.broadcast
+        self.reference = broadcast(self.reference if leader else None)
+        self.reference_eigenvalues.copy_(broadcast(self.reference_eigenvalues if leader else None))
+        self.reference_scale.copy_(broadcast(self.reference_scale if leader else None))
+
+    def _draw_reference(self) -> None:
         gen = torch.Generator().manual_seed(self.seed + int(self.steps))
         pool = self._sampler.pool
         extra = pool[torch.randperm(len(pool), generator=gen)[: max(self._sampler.batch_size, 1)]]
@@ -181,18 +216,13 @@ class BASiS(nn.Module):
             self.refresh_reference()
         b = batch.num_seeds
         y = torch.from_numpy(self.targets(batch)[:b]).float().to(psi.device)
-        first = 0 if self.count_anchors else batch.num_anchors
+        first = 0 if self.context.count_anchors else batch.num_anchors
         total = (psi[first:b] - y[first:]).pow(2).sum()
         rows = psi.new_tensor(float(b - first))
-        if self.reduce is not None:  # the union of the ranks' batches
-            total, rows = self.reduce(total), self.reduce(rows)
+        total, rows = self.context.reduce(total), self.context.reduce(rows)  # the union of the ranks' batches
         loss = total / rows
         self.steps += 1
         return loss, {"loss": float(loss.detach())}
-
-    @torch.no_grad()
-    def finalize(self, psi_all: torch.Tensor) -> torch.Tensor:
-        return psi_all
 
     def learned_eigenvalues(self) -> torch.Tensor:
         """The reference's eigenvalues of L_sym (BASiS learns eigenvectors, not eigenvalues)."""

@@ -35,19 +35,20 @@ to the eigenvectors of sparse graphs.
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..errors import ConfigError
 from ..sampling import Batch
+from .base import Objective, ObjectiveContext
 
 VARIANTS = ("ordered", "eigenmap")
 ESTIMATORS = ("bank", "running", "batch")
 
 
-class NeuralEF(nn.Module):
+class NeuralEF(Objective):
     """The NeuralEF objective; keeps running column norms and eigenvalue estimates (of K)."""
 
     estimators = ESTIMATORS  # the ones this class implements
@@ -69,10 +70,6 @@ class NeuralEF(nn.Module):
         self.bank_every = max(int(bank_every), 1)
         self._kernel = None  # whole-graph K, scipy CSR (bank estimator)
         self._kernel_csr = None  # the same as a torch CSR tensor (whole-graph products)
-        # distributed training (graph_eigen.distributed): ``reduce`` sums a seed statistic over
-        # the ranks, ``gather`` concatenates a per-seed tensor; None in one process
-        self.reduce = None
-        self.gather = None
         self.register_buffer("running_norm", torch.ones(dim))
         self.register_buffer("running_r", torch.zeros(dim, dim))
         self.register_buffer("eigenvalues", torch.zeros(dim))
@@ -83,12 +80,9 @@ class NeuralEF(nn.Module):
         """The gradient estimators read the batch operator: the seeds' sampled neighbors."""
         return True
 
-    def anchor_nodes(self, graph) -> None:
-        """NeuralEF needs no anchors."""
-        return None
-
-    def setup(self, graph, sampler) -> None:
+    def setup(self, graph, sampler, context: Optional[ObjectiveContext] = None) -> None:
         """The bank estimator keeps the whole-graph kernel and one output row per node."""
+        super().setup(graph, sampler, context)
         if self.estimator != "bank":
             return
         self._load_kernel(graph)
@@ -148,8 +142,8 @@ class NeuralEF(nn.Module):
         b = batch.num_seeds
         local = batch.n_id[:b]
         ids, rows = local, psi[:b].float()
-        if self.gather is not None:  # every rank's bank receives the seeds of all ranks
-            ids, rows = self.gather(ids), self.gather(rows)
+        if self.context.distributed:  # every rank's bank receives the seeds of all ranks
+            ids, rows = self.context.gather(ids), self.context.gather(rows)
         self.bank_step += 1
         full = self.power > 1 or int(self.bank_count) == 0 or int(self.bank_step) % self.bank_every == 0
         m_rows = None
@@ -164,7 +158,7 @@ class NeuralEF(nn.Module):
             self.bank_hmh += cross + cross.T + delta.T @ k_delta
             self.bank_sumsq += rows.double().pow(2).sum(0) - old.double().pow(2).sum(0)
             self.bank_count += int((~self.bank_filled[ids]).sum())
-            if ids is local:  # one process: (K H')[seeds] = (K H)[ids] + (K E)[ids], no second product
+            if not self.context.distributed:  # one process: (K H')[seeds] = (K H)[ids] + (K E)[ids], no second product
                 m_rows = (k_old + k_delta).float()
         self.bank[ids] = rows
         self.bank_filled[ids] = True
@@ -272,7 +266,7 @@ class NeuralEF(nn.Module):
 
     def _global(self, t: torch.Tensor) -> torch.Tensor:
         """A sum over the batch's seeds, over all ranks in distributed training."""
-        return t if self.reduce is None else self.reduce(t)
+        return self.context.reduce(t)
 
     def to_kernel_eigenvalues(self, mu: torch.Tensor) -> torch.Tensor:
         """Eigenvalues of M back to eigenvalues of K."""

@@ -44,6 +44,7 @@ import torch
 from ..chebyshev import chebyshev_filter
 from ..errors import ConfigError
 from ..sampling import Batch
+from .base import Objective, ObjectiveContext
 from .neuralef import NeuralEF
 
 SOURCES = ("bank", "inference")
@@ -68,15 +69,16 @@ class NeuralEFTargets(NeuralEF):
         if source not in SOURCES:
             raise ConfigError(f"unknown target source '{source}'; choose {' or '.join(SOURCES)}")
         self.target_every, self.source, self.seed = int(target_every), source, seed
-        self.embed_all = None  # set by the training loop: the encoder's output on every node
 
     @property
     def needs_neighbors(self) -> bool:
         """Targets come from whole-graph products: a batch needs its seeds only."""
         return False
 
-    def setup(self, graph, sampler) -> None:
-        """The whole-graph kernel, a seeded random bank and room for the targets."""
+    def setup(self, graph, sampler, context: Optional[ObjectiveContext] = None) -> None:
+        """The whole-graph kernel, a seeded random bank and room for the targets; with
+        ``source="inference"`` the context's ``embed_all`` refreshes the bank."""
+        Objective.setup(self, graph, sampler, context)
         self._load_kernel(graph)
         if self.target_every == 0:
             self.target_every = sampler.steps_per_epoch
@@ -91,9 +93,10 @@ class NeuralEFTargets(NeuralEF):
     def refresh_targets(self) -> None:
         """T from the bank: the ordered orthonormalization of M H, signs agreeing with H."""
         if self.source == "inference":
-            if self.embed_all is None:
-                raise ConfigError("target source 'inference' needs the training loop's embed_all hook")
-            self.bank.copy_(self.embed_all())
+            if self.context.embed_all is None:
+                raise ConfigError("target source 'inference' needs an embed_all hook in the objective's context "
+                                  "(the training loop passes one)")
+            self.bank.copy_(self.context.embed_all())
         h = self.bank
         k_h = self._kernel_product(h)  # float32 products, float64 sums: no n x K double copies
         rayleigh = (h * k_h).sum(0, dtype=torch.float64) / h.pow(2).sum(0, dtype=torch.float64).clamp_min(1e-300)
@@ -140,8 +143,8 @@ class NeuralEFTargets(NeuralEF):
                 self.refresh_targets()
             self.bank_step += 1
             stored_ids, stored = ids, rows.detach().float()
-            if self.gather is not None:  # every rank's bank receives the seeds of all ranks
-                stored_ids, stored = self.gather(stored_ids), self.gather(stored)
+            if self.context.distributed:  # every rank's bank receives the seeds of all ranks
+                stored_ids, stored = self.context.gather(stored_ids), self.context.gather(stored)
             self.bank[stored_ids] = stored
         n = self._global(psi.new_tensor(float(b)))
         loss = self._global((rows - self.targets[ids]).pow(2).sum()) / n
