@@ -515,16 +515,9 @@ def profile_eigsh(graph, report: dict, timeout: float) -> None:
     from graph_eigen.operators import normalized_adjacency
 
     res = {}
-<<<<<<< HEAD
     basis = build_objective("basis", DIM, batch_operator="sampled")
     sampler = make_sampler(graph, basis.anchor_nodes(graph))
     kernel = sampled_batch_kernel(graph, sampler.sample(sampler.pool[: BATCH_SIZE]))
-=======
-    basis = build_objective("basis", speed.DIM, batch_operator="sampled")
-    sampler = speed.make_sampler(graph, basis.anchor_nodes(graph))
-    basis.attach(graph, sampler)
-    kernel = basis._batch_kernel(sampler.sample(sampler.pool[: speed.BATCH_SIZE]))
->>>>>>> core-split
     res["batch_kernel_nodes"] = kernel.shape[0]
     res["batch kernel (BASiS sampled, every step)"] = _eigsh_series(kernel, (1e-2, 1e-4, 0.0), timeout, "batch")
     res["batch kernel, BLAS 1 thread"] = _eigsh_series(kernel, (0.0,), timeout, "batch", one_thread=True)
