@@ -12,6 +12,8 @@ For every dataset, all probed alone with the same linear probe (5 random 10/10/8
 - baselines: raw features, SGC (A_hat^2 X), scikit-learn's SpectralEmbedding (K columns).
 
     python benchmarks/quality.py --root ../shared/datasets --out benchmarks/results/quality_defaults
+    python benchmarks/quality.py --root ../shared/datasets --learned --exact raw both --no-baselines \
+        --dim 128 --out benchmarks/results/quality_exact_k128     # the same for K = 32, 64
 
 Writes ``OUT.json`` and ``OUT.md`` after every dataset (the command is recorded in both).
 """
@@ -47,7 +49,8 @@ def timed(fn):
     return value, round(time.perf_counter() - start, 1)
 
 
-def evaluate_dataset(name: str, root: str, learned: list[str], exact: list[str], seeds: int, dim: int) -> dict:
+def evaluate_dataset(name: str, root: str, learned: list[str], exact: list[str], seeds: int, dim: int,
+                     baselines: bool = True) -> dict:
     graph = load_dataset(name, root)
     out = {"dataset": graph.name, "nodes": graph.num_nodes, "edges": graph.num_edges, "dim": dim, "rows": []}
 
@@ -66,6 +69,8 @@ def evaluate_dataset(name: str, root: str, learned: list[str], exact: list[str],
         operator = with_feature_knn(graph, EXACT[label], 1.0, "raw" if label == "graph" else label)
         vectors, seconds = timed(lambda: exact_eigenpairs(operator, dim).vectors)
         add("exact", f"exact eigenmap of {'A' if label == 'graph' else 'A + F (' + label + ')'}", vectors, seconds)
+    if not baselines:
+        return out
     add("baseline", "raw features", graph.x.numpy())
     add("baseline", "SGC (A_hat^2 X)", sgc_features(graph))
     emb, seconds = timed(lambda: sklearn_spectral_embedding(graph, dim))
@@ -89,16 +94,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, help="folder of the datasets")
     parser.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer", "Photo", "CS", "DBLP"])
-    parser.add_argument("--learned", nargs="*", default=list(LEARNED), choices=list(LEARNED))
-    parser.add_argument("--exact", nargs="*", default=list(EXACT), choices=list(EXACT))
+    parser.add_argument("--learned", nargs="*", default=list(LEARNED), choices=list(LEARNED),
+                        help="GraphEigen fits to probe (none: give the option without names)")
+    parser.add_argument("--exact", nargs="*", default=list(EXACT), choices=list(EXACT),
+                        help="operators whose exact eigenmap to probe")
     parser.add_argument("--seeds", type=int, default=5, help="random splits per probe")
     parser.add_argument("--dim", type=int, default=SMALL_GRAPH_DIM, help="K of every embedding")
+    parser.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True,
+                        help="also probe raw features, SGC and scikit-learn's SpectralEmbedding")
     parser.add_argument("--out", default="benchmarks/results/quality_defaults")
     args = parser.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in ["benchmarks/quality.py"] + sys.argv[1:])
     results = []
     for name in args.datasets:
-        results.append(evaluate_dataset(name, args.root, args.learned, args.exact, args.seeds, args.dim))
+        results.append(evaluate_dataset(name, args.root, args.learned, args.exact, args.seeds, args.dim,
+                                        args.baselines))
         save_json(f"{args.out}.json", {"command": command, "date": time.strftime("%Y-%m-%d"), "results": results})
         Path(f"{args.out}.md").write_text(markdown(results, command))
     print(markdown(results, command))
