@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import warnings
+from dataclasses import fields
 from typing import Callable, Optional
 
-from .config import FEATURE_KNN_SOURCES
+from .config import FEATURE_KNN_SOURCES, TrainConfig
 from .errors import GraphEigenError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -101,8 +103,38 @@ def _exact(args: argparse.Namespace) -> int:
     return 0
 
 
+_PARAM = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+
+
+def command_flags(parser: argparse.ArgumentParser, command: Optional[str]) -> dict[str, str]:
+    """The options of ``parser``'s sub-command ``command``: each one's dest (the Python name)
+    mapped to its long flag, e.g. ``{"out": "--out", "stop_grad": "--no-stop-grad"}``."""
+    flags: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            for option in action.choices[command]._actions:
+                long = [s for s in option.option_strings if s.startswith("--")]
+                if long and not isinstance(option, argparse._HelpAction):
+                    flags.setdefault(option.dest, long[0])
+    return flags
+
+
+def flag_message(message: str, flags: Optional[dict[str, str]] = None) -> str:
+    """A library error message as the command line shows it.
+
+    Library messages name a parameter as its Python name in backticks (`feature_knn_source`,
+    see graph_eigen.errors); each such name that is a training option (a TrainConfig field) or
+    in ``flags`` (dest -> flag, e.g. from :func:`command_flags`) becomes its flag without backticks
+    (--feature-knn-source). Other backticked words are left as they are.
+    """
+    known = {f.name: "--" + f.name.replace("_", "-") for f in fields(TrainConfig)}
+    known.update(flags or {})
+    return _PARAM.sub(lambda m: known.get(m.group(1), m.group(0)), message)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     # notes from torch (beta sparse tensors) and PyG (pyg-lib is not on PyPI) are not for users
@@ -112,6 +144,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return COMMANDS[args.command](args)
     except GraphEigenError as exc:
         message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        message = flag_message(message, command_flags(parser, args.command))
         print(f"graph-eigen: error: {message}", file=sys.stderr)
         return 2
     except MemoryError:

@@ -1,4 +1,15 @@
-"""Exceptions raised by graph-eigen. Each names the problem; the CLI turns them into one line."""
+"""Exceptions raised by graph-eigen. Each names the problem; the CLI turns them into one line.
+
+Library messages name a parameter as its Python name in backticks, built with :func:`param`
+(`dim`, `feature_knn_source`), since a Python caller of ``GraphEigen`` or ``TrainConfig`` never
+typed a flag; the command line shows each such name that is one of its options as ``--name``
+(``--dim``, ``--feature-knn-source``; ``cli.flag_message``).
+"""
+
+
+def param(name: str) -> str:
+    """A parameter's name as library error messages write it: the Python name in backticks."""
+    return f"`{name}`"
 
 
 class GraphEigenError(Exception):
