@@ -202,6 +202,8 @@ def _eval(args: argparse.Namespace) -> int:
     graph = run_graph(cfg, args.dataset, args.root)
     emb = _load_npy(emb_path, "embedding")
     nodes = _load_npy(args.nodes, "--nodes") if args.nodes else None
+    if args.dim is not None and args.dim < 1:  # spectral_report names its parameter `k`
+        raise ConfigError(f"--dim must be a positive number of eigenvectors, got {args.dim}")
     report = spectral_report(emb, graph, k=args.dim, nodes=nodes)
     sidecar = Path(str(emb_path) + ".json")
     if sidecar.is_file():

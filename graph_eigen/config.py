@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, param
 
 FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (feature_graph.py)
 
@@ -66,47 +66,47 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         if self.dim <= 0:
-            raise ConfigError(f"--dim must be positive, got {self.dim}")
+            raise ConfigError(f"`dim` must be positive, got {self.dim}")
         if self.epochs <= 0:
-            raise ConfigError(f"--epochs must be positive, got {self.epochs}")
+            raise ConfigError(f"`epochs` must be positive, got {self.epochs}")
         if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"--lr must be positive, got {self.lr}")
+            raise ConfigError(f"`lr` must be positive, got {self.lr}")
         if self.lr > MAX_FLOAT32:
-            raise ConfigError(f"--lr must be at most {MAX_FLOAT32:.3g} (float32), got {self.lr}")
-        for name, value, low in (("weight-decay", self.weight_decay, 0), ("alpha", self.alpha, 0),
-                                 ("feature-knn-weight", self.feature_knn_weight, 0)):
+            raise ConfigError(f"`lr` must be at most {MAX_FLOAT32:.3g} (float32), got {self.lr}")
+        for name, value, low in (("weight_decay", self.weight_decay, 0), ("alpha", self.alpha, 0),
+                                 ("feature_knn_weight", self.feature_knn_weight, 0)):
             if not (math.isfinite(value) and value >= low):
-                raise ConfigError(f"--{name} must be a finite number >= {low}, got {value}")
-        for name, value, low in (("seed", self.seed, 0), ("input-dim", self.input_dim, 0),
-                                 ("refresh-every", self.refresh_every, 0), ("target-every", self.target_every, 0),
-                                 ("bank-every", self.bank_every, 1), ("anchors", self.anchors, 1),
-                                 ("feature-knn", self.feature_knn, 0), ("power", self.power, 1)):
+                raise ConfigError(f"{param(name)} must be a finite number >= {low}, got {value}")
+        for name, value, low in (("seed", self.seed, 0), ("input_dim", self.input_dim, 0),
+                                 ("refresh_every", self.refresh_every, 0), ("target_every", self.target_every, 0),
+                                 ("bank_every", self.bank_every, 1), ("anchors", self.anchors, 1),
+                                 ("feature_knn", self.feature_knn, 0), ("power", self.power, 1)):
             if value is not None and value < low:
-                raise ConfigError(f"--{name} must be an integer >= {low}, got {value}")
+                raise ConfigError(f"{param(name)} must be an integer >= {low}, got {value}")
         if self.seed >= 2 ** 63:
-            raise ConfigError(f"--seed must be smaller than 2**63, got {self.seed}")
+            raise ConfigError(f"`seed` must be smaller than 2**63, got {self.seed}")
         if self.hidden > MAX_WIDTH or self.input_dim > MAX_WIDTH:
-            raise ConfigError(f"--hidden and --input-dim must be at most {MAX_WIDTH}, got {self.hidden} and "
+            raise ConfigError(f"`hidden` and `input_dim` must be at most {MAX_WIDTH}, got {self.hidden} and "
                               f"{self.input_dim}")
         if self.batch_size < 0:  # 0 is documented: one full-graph batch per step
-            raise ConfigError(f"--batch-size must be a positive number of seeds, or 0 for full-graph "
+            raise ConfigError(f"`batch_size` must be a positive number of seeds, or 0 for full-graph "
                               f"training; got {self.batch_size}")
         if self.checkpoint_every <= 0:
-            raise ConfigError(f"--checkpoint-every must be a positive number of steps, got {self.checkpoint_every}")
+            raise ConfigError(f"`checkpoint_every` must be a positive number of steps, got {self.checkpoint_every}")
         if self.feature_knn_source not in FEATURE_KNN_SOURCES:
-            raise ConfigError(f"--feature-knn-source must be one of {', '.join(FEATURE_KNN_SOURCES)}, "
+            raise ConfigError(f"`feature_knn_source` must be one of {', '.join(FEATURE_KNN_SOURCES)}, "
                               f"got '{self.feature_knn_source}'")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose adam or sgd")
         banked = self.estimator == "bank" or (self.estimator == "targets" and self.target_source == "bank")
         if self.seed_nodes and self.objective == "neuralef" and banked:
-            raise ConfigError(f"--seed-nodes with the NeuralEF {self.estimator} estimator: its bank would never "
-                              f"hold the other nodes' outputs; use --target-source inference with --estimator targets, "
-                              f"--estimator running, or --objective basis")
+            raise ConfigError(f"`seed_nodes` with the NeuralEF {self.estimator} estimator: its bank would never "
+                              f"hold the other nodes' outputs; use `target_source` inference with `estimator` "
+                              f"targets, `estimator` running, or `objective` basis")
         if not (isinstance(self.ransac_threshold, (int, float)) and self.ransac_threshold > 0):
-            raise ConfigError(f"--ransac-threshold must be a positive number, got {self.ransac_threshold!r}")
+            raise ConfigError(f"`ransac_threshold` must be a positive number, got {self.ransac_threshold!r}")
         if self.knn_kernel not in ("self-tuning", "basis"):
-            raise ConfigError(f"unknown --knn-kernel '{self.knn_kernel}'; choose self-tuning or basis")
+            raise ConfigError(f"unknown `knn_kernel` '{self.knn_kernel}'; choose self-tuning or basis")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self

@@ -17,6 +17,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise ConfigError(f"device '{name}' asked for, but torch finds no CUDA device "
-                              f"(torch {torch.__version__}); use --device cpu or auto")
+                              f"(torch {torch.__version__}); use `device` cpu or auto")
         return torch.device(name)
     raise ConfigError(f"unknown device '{name}'; choose auto, cpu or cuda[:N]")

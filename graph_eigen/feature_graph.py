@@ -37,13 +37,13 @@ def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "r
 def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
     """``graph`` with ``weight`` x the symmetric kNN graph(s) of its features added (weights summed)."""
     if graph.x is None:
-        raise ConfigError(f"--feature-knn needs node features, but '{graph.name}' has none")
+        raise ConfigError(f"`feature_knn` needs node features, but '{graph.name}' has none")
     if not 1 <= k < graph.num_nodes:
-        raise ConfigError(f"--feature-knn must lie in [1, {graph.num_nodes - 1}], got {k}")
+        raise ConfigError(f"`feature_knn` must lie in [1, {graph.num_nodes - 1}], got {k}")
     if not weight > 0:
-        raise ConfigError(f"--feature-knn-weight must be positive, got {weight}")
+        raise ConfigError(f"`feature_knn_weight` must be positive, got {weight}")
     if source not in SOURCES:
-        raise ConfigError(f"--feature-knn-source must be one of {', '.join(SOURCES)}, got '{source}'")
+        raise ConfigError(f"`feature_knn_source` must be one of {', '.join(SOURCES)}, got '{source}'")
     combined = graph.adjacency().astype(np.float64)
     if source in ("raw", "both"):
         combined = combined + weight * knn_adjacency(graph.x.numpy(), k)

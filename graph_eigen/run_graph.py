@@ -10,7 +10,7 @@ import torch
 
 from .config import TrainConfig
 from .data import load_dataset
-from .errors import ConfigError
+from .errors import ConfigError, param
 from .feature_graph import with_feature_knn
 from .graph import Graph
 
@@ -35,14 +35,16 @@ def load_graph(dataset: str, root: Optional[str] = None, train_nodes: Optional[s
     """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
     graph = load_dataset(dataset, root)
     if train_nodes:
-        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "--train-nodes").numpy())
+        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "train_nodes").numpy())
     return graph
 
 
 def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[torch.Tensor]:
-    """Node ids from a .npy file (None without a path), checked against the graph's size."""
+    """Node ids from a .npy file (None without a path), checked against the graph's size;
+    ``option`` is the parameter the path came from, named in the error messages."""
     if not path:
         return None
+    option = param(option)
     try:
         ids = np.load(path)
     except (OSError, ValueError) as exc:

@@ -53,7 +53,7 @@ class RunLock:
                 owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
                 os.close(fd)
                 raise ConfigError(f"run folder '{self.folder}' is in use by another graph-eigen process "
-                                  f"(pid {owner}); wait for it to end or choose another --out") from None
+                                  f"(pid {owner}); wait for it to end or choose another `out`") from None
             try:  # the holder before us may have removed the file after we opened it: lock the new one
                 same = os.stat(path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -107,10 +107,10 @@ class RunFolder:
                 raise CheckpointError(f"cannot resume: '{out}' holds no run (config.json missing)")
             return
         if has_entries(out) and not self.overwrite:
-            raise ConfigError(f"run folder '{out}' already exists and is not empty; pass --overwrite or --resume")
+            raise ConfigError(f"run folder '{out}' already exists and is not empty; pass `overwrite` or `resume`")
         if has_entries(out) and not is_run(out):
             raise ConfigError(f"'{out}' is not empty and holds no run (no config.json): refusing to replace "
-                              f"it; choose another --out")
+                              f"it; choose another `out`")
 
     def open(self) -> Path:
         """Create and lock the folder; for --overwrite of a run, create and lock ``.NAME.new``."""

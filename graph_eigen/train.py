@@ -146,7 +146,7 @@ class _Recorder:
                     return
         except NonFiniteLoss as exc:
             raise TrainingDivergedError(
-                f"non-finite loss at step {exc.step}; {self.kept()} (try a smaller --lr)") from None
+                f"non-finite loss at step {exc.step}; {self.kept()} (try a smaller `lr`)") from None
         finally:
             steps.close()
 
@@ -171,7 +171,7 @@ class _Recorder:
         tensors = list(model.encoder.state_dict().values()) + list(model.objective.state_dict().values())
         if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
             raise TrainingDivergedError(
-                f"non-finite parameters after step {loop.step - 1}; {self.kept()} (try a smaller --lr)")
+                f"non-finite parameters after step {loop.step - 1}; {self.kept()} (try a smaller `lr`)")
         save_checkpoint(self.folder.path, {**loop.state_dict(), "config": self.cfg.to_dict()})
         self.saved_step = loop.step
         self.folder.commit()

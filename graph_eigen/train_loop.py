@@ -29,7 +29,7 @@ class NonFiniteLoss(TrainingDivergedError):
     """The loss of step ``step`` is not finite (on some process); no parameter was updated."""
 
     def __init__(self, step: int) -> None:
-        super().__init__(f"non-finite loss at step {step} (try a smaller --lr)")
+        super().__init__(f"non-finite loss at step {step} (try a smaller `lr`)")
         self.step = step
 
 
@@ -41,7 +41,7 @@ def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter], total
     ``torch.optim.SparseAdam``; neither it nor SGD supports weight decay on sparse gradients.
     """
     if sparse and cfg.weight_decay:
-        raise ConfigError(f"--weight-decay is not supported with the '{cfg.encoder}' encoder "
+        raise ConfigError(f"`weight_decay` is not supported with the '{cfg.encoder}' encoder "
                           f"(sparse gradients); got {cfg.weight_decay}")
     if cfg.optimizer == "adam" and sparse:
         opt = torch.optim.SparseAdam(list(params), lr=cfg.lr)
@@ -59,7 +59,7 @@ def make_optimizer(cfg: TrainConfig, params: Iterable[torch.nn.Parameter], total
 def check_fits(cfg: TrainConfig, graph: Graph) -> None:
     """Refuse a configuration that cannot train on ``graph`` (more columns than nodes)."""
     if cfg.dim >= graph.num_nodes:
-        raise ConfigError(f"--dim must be smaller than the number of nodes ({graph.num_nodes}), got {cfg.dim}")
+        raise ConfigError(f"`dim` must be smaller than the number of nodes ({graph.num_nodes}), got {cfg.dim}")
 
 
 class TrainLoop:
@@ -78,7 +78,7 @@ class TrainLoop:
         encoder, objective = model.encoder, model.objective
         self.graph = graph = encoder.prepare(graph)  # features projected once when --input-dim is set
         self.sampler = make_sampler(dist, graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
-                                    seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "--seed-nodes"),
+                                    seed_nodes=load_node_ids(cfg.seed_nodes, graph.num_nodes, "seed_nodes"),
                                     anchors=objective.anchor_nodes(graph),
                                     with_features=encoder.reads_features,
                                     with_neighbors=encoder.reads_neighbors or objective.needs_neighbors)

@@ -139,7 +139,7 @@ def load_mnist_knn(root: Optional[Union[str, os.PathLike]], spec: str = "") -> G
     """
     if root is None:
         raise DatasetNotFoundError(
-            "mnist-knn needs a data root: pass --root pointing at a folder that holds "
+            "mnist-knn needs a data root: pass `root` pointing at a folder that holds "
             f"{MNIST_DIR}/ with the MNIST test IDX files (nothing is downloaded)"
         )
     options = _parse_knn_spec(spec)
@@ -159,7 +159,7 @@ def load_mnist_siamese(root: Optional[Union[str, os.PathLike]], spec: str = "") 
     """
     if root is None:
         raise DatasetNotFoundError(
-            "mnist-siamese needs a data root: pass --root pointing at a folder that holds "
+            "mnist-siamese needs a data root: pass `root` pointing at a folder that holds "
             f"{MNIST_SIAMESE_FILE} (nothing is downloaded)"
         )
     path = Path(root) / MNIST_SIAMESE_FILE

@@ -158,7 +158,7 @@ def _make(spec: _Spec, name: str, root: Optional[str], cache_root: str):
             pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         if root is None:
-            raise DatasetNotFoundError(f"cannot download '{name}' ({detail}); pass --root with a folder that "
+            raise DatasetNotFoundError(f"cannot download '{name}' ({detail}); pass `root` with a folder that "
                                        f"holds it, or set GRAPH_EIGEN_DATA") from exc
         raise InvalidGraphError(f"cannot read '{name}' from '{root}': its raw files look corrupt ({detail})") from exc
     finally:

@@ -141,7 +141,7 @@ class DistContext:
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
             elif p.grad.is_sparse:
-                raise ConfigError("--distributed needs dense gradients; " + TABLE_MESSAGE)
+                raise ConfigError("distributed training needs dense gradients; " + TABLE_MESSAGE)
         flat = self.sum(torch.cat([p.grad.reshape(-1) for p in params])) / self.world_size
         offset = 0
         for p in params:
@@ -158,7 +158,7 @@ class DistContext:
                 t.copy_(self.broadcast_tensor(t if self.rank == src else None, src))
 
 TABLE_MESSAGE = ("the table encoder (one row per node, sparse gradients) trains in one process; "
-                  "use mlp, resmlp, sage or gcn with --distributed")
+                  "use mlp, resmlp, sage or gcn for distributed training")
 
 
 class _SumOverRanks(torch.autograd.Function):
@@ -181,7 +181,7 @@ def init_distributed(backend: Optional[str] = None, timeout_s: float = 1800.0) -
 
     missing = [v for v in ENV_VARS if v not in os.environ]
     if missing:
-        raise ConfigError(f"--distributed needs torchrun's environment ({', '.join(missing)} not set); "
+        raise ConfigError(f"distributed training needs torchrun's environment ({', '.join(missing)} not set); "
                           f"{LAUNCH_HINT}")
     if not dist.is_available():
         raise ConfigError("this build of PyTorch has no torch.distributed")

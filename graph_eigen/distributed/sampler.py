@@ -41,7 +41,7 @@ class ShardedBatchSampler(BatchSampler):
     def __init__(self, graph: Graph, batch_size: int, fanouts: Sequence[int], seed: int = 0,
                  rank: int = 0, world_size: int = 1, **kwargs) -> None:
         if batch_size == 0:
-            raise ConfigError("--distributed needs neighbor-sampled batches (--batch-size > 0): a "
+            raise ConfigError("distributed training needs neighbor-sampled batches (`batch_size` > 0): a "
                               "full-graph batch is one step with nothing to share between processes")
         if not 0 <= rank < world_size:
             raise ConfigError(f"rank {rank} is outside a world of {world_size}")

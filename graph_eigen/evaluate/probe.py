@@ -133,7 +133,7 @@ def _check_options(graph: Graph, split: str, train_frac: float, val_frac: float,
     if split not in ("random", "official"):
         raise ConfigError(f"unknown split '{split}'; choose random or official")
     if split == "official" and graph.split is None:
-        raise ConfigError(f"dataset '{graph.name}' has no official split; use --split random")
+        raise ConfigError(f"dataset '{graph.name}' has no official split; use `split` random")
     if split == "random":
         if not (0 < train_frac < 1 and 0 < val_frac < 1 and train_frac + val_frac < 1):
             raise ConfigError(

@@ -33,14 +33,14 @@ def check_nodes(nodes, num_nodes: int, k: int) -> np.ndarray:
     """Node ids for d_G over a subset of rows: integer, 1-D, in range, distinct, at least ``k``."""
     nodes = np.asarray(nodes)
     if nodes.ndim != 1 or not np.issubdtype(nodes.dtype, np.integer):
-        raise ConfigError(f"--nodes must be a 1-D array of integer node ids, got shape {nodes.shape} "
+        raise ConfigError(f"`nodes` must be a 1-D array of integer node ids, got shape {nodes.shape} "
                           f"of {nodes.dtype}")
     if nodes.size and (nodes.min() < 0 or nodes.max() >= num_nodes):
-        raise ConfigError(f"--nodes has ids outside [0, {num_nodes}): min {nodes.min()}, max {nodes.max()}")
+        raise ConfigError(f"`nodes` has ids outside [0, {num_nodes}): min {nodes.min()}, max {nodes.max()}")
     if np.unique(nodes).size != nodes.size:
-        raise ConfigError("--nodes lists some node ids more than once")
+        raise ConfigError("`nodes` lists some node ids more than once")
     if nodes.size <= k:  # K rows or fewer span all of R^rows: d_G would not measure anything
-        raise ConfigError(f"--nodes has {nodes.size} ids but d_G at K = {k} needs more than {k} rows")
+        raise ConfigError(f"`nodes` has {nodes.size} ids but d_G at K = {k} needs more than {k} rows")
     return nodes.astype(np.int64)
 
 
@@ -56,7 +56,7 @@ def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, n
     check_rows(embedding, graph)
     k = embedding.shape[1] if k is None else int(k)
     if k < 1:
-        raise ConfigError(f"--dim must be a positive number of eigenvectors, got {k}")
+        raise ConfigError(f"`k` must be a positive number of eigenvectors, got {k}")
     if nodes is not None:
         nodes = check_nodes(nodes, graph.num_nodes, k)
     start = time.perf_counter()

@@ -61,7 +61,7 @@ class BASiS(Objective):
         if batch_operator not in BATCH_OPERATORS:
             raise ConfigError(f"unknown batch operator '{batch_operator}'; choose {', '.join(BATCH_OPERATORS)}")
         if not ransac_threshold > 0:
-            raise ConfigError(f"--ransac-threshold must be positive, got {ransac_threshold}")
+            raise ConfigError(f"`ransac_threshold` must be positive, got {ransac_threshold}")
         if knn_kernel not in KNN_KERNELS:
             raise ConfigError(f"unknown kNN kernel '{knn_kernel}'; choose {' or '.join(KNN_KERNELS)}")
         self.dim, self.num_anchors, self.strategy = dim, anchors, anchor_strategy

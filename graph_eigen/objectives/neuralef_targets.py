@@ -63,9 +63,9 @@ class NeuralEFTargets(NeuralEF):
         super().__init__(dim, power=FILTERS[filter] if power is None else power, estimator=estimator, **params)
         self.filter = filter
         if self.variant != "ordered":
-            raise ConfigError("the targets estimator trains the ordered variant only (--variant ordered)")
+            raise ConfigError("the targets estimator trains the ordered variant only (`variant` ordered)")
         if target_every < 0:
-            raise ConfigError(f"--target-every must be >= 0 steps (0 = once per epoch), got {target_every}")
+            raise ConfigError(f"`target_every` must be >= 0 steps (0 = once per epoch), got {target_every}")
         if source not in SOURCES:
             raise ConfigError(f"unknown target source '{source}'; choose {' or '.join(SOURCES)}")
         self.target_every, self.source, self.seed = int(target_every), source, seed
