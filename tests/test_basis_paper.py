@@ -93,9 +93,9 @@ def test_ransac_threshold_is_an_option():
     cfg = TrainConfig(objective="basis", ransac=True, ransac_threshold=0.2, knn_kernel="basis")
     params = cfg.validate().objective_params()
     assert params["ransac_threshold"] == 0.2 and params["knn_kernel"] == "basis"
-    with pytest.raises(ConfigError, match="ransac-threshold"):
+    with pytest.raises(ConfigError, match="`ransac_threshold`"):
         TrainConfig(ransac_threshold=-1).validate()
-    with pytest.raises(ConfigError, match="knn-kernel"):
+    with pytest.raises(ConfigError, match="`knn_kernel`"):
         TrainConfig(knn_kernel="rbf").validate()
 
 
@@ -118,7 +118,7 @@ def test_paper_formula_is_not_a_distance():
 # ---------------------------------------------------------------------- the mnist-siamese dataset
 def test_mnist_siamese_errors(tmp_path):
     assert "mnist-siamese" in dataset_names()
-    with pytest.raises(DatasetNotFoundError, match="--root"):
+    with pytest.raises(DatasetNotFoundError, match="`root`"):
         load_mnist_siamese(None)
     with pytest.raises(DatasetNotFoundError, match="not found"):
         load_dataset("mnist-siamese", str(tmp_path))

@@ -41,6 +41,34 @@ def test_cli_errors_are_one_line_exit_2(args, message, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_library_errors_name_parameters_and_the_cli_shows_flags(tmp_path, capsys):
+    from graph_eigen.config import TrainConfig
+    from graph_eigen.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:  # a Python caller never typed --dim
+        TrainConfig(dim=0).validate()
+    assert "`dim`" in str(info.value) and "--dim" not in str(info.value)
+    code = main(["train", "--dataset", "sbm:n=300,classes=3,avg_degree=10,features=8,seed=0", "--dim", "0",
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--dim must be positive" in err and "`dim`" not in err
+
+
+def test_flag_message_translates_options_only():
+    from graph_eigen.cli import build_parser, command_flags, flag_message
+
+    parser = build_parser()
+    eval_flags = command_flags(parser, "eval")
+    assert flag_message("`nodes` has ids outside [0, 9); `feature_knn_source` must be raw", eval_flags) == \
+        "--nodes has ids outside [0, 9); --feature-knn-source must be raw"
+    # a word that is no option, and a command in backticks, stay as they are
+    assert flag_message("`foo` is not `dim`-like; run `graph-eigen embed RUN` first") == \
+        "`foo` is not --dim-like; run `graph-eigen embed RUN` first"
+    assert flag_message("`nodes`") == "`nodes`"  # not an option of train, and no flags given
+    assert command_flags(parser, "train")["stop_grad"] == "--no-stop-grad"
+    assert "help" not in eval_flags
+
+
 @pytest.mark.realdata
 def test_info_on_real_datasets(shared_root, capsys):
     for name, nodes in [("Photo", 7650), ("CS", 18333)]:

@@ -98,7 +98,7 @@ def test_knn_graph_small_cloud():
 
 
 def test_mnist_missing_root(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="--root"):
+    with pytest.raises(DatasetNotFoundError, match="`root`"):
         load_mnist_knn(None)
     with pytest.raises(DatasetNotFoundError, match="MNIST-test"):
         read_mnist_test(tmp_path)

@@ -127,7 +127,7 @@ def test_sage_learns_the_eigenvectors_on_minibatches(graph, source, tmp_path):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"variant": "eigenmap"}, "ordered variant only"),
-    ({"target_every": -1}, "--target-every must be >= 0"),
+    ({"target_every": -1}, "`target_every` must be >= 0"),
     ({"source": "cache"}, "unknown target source 'cache'"),
     ({"filter": "lanczos"}, "unknown target filter 'lanczos'"),
 ])

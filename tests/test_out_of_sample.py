@@ -117,7 +117,7 @@ def test_feature_knn_sources_add_their_own_knn_graphs():
     for source, expected in (("raw", a + raw), ("propagated", a + smoothed), ("both", a + raw + smoothed)):
         got = feature_knn_graph(g, k=5, weight=1.0, source=source).adjacency()
         assert abs(got - sp.csr_matrix(expected)).max() < 1e-9, source
-    with pytest.raises(ConfigError, match="--feature-knn-source"):
+    with pytest.raises(ConfigError, match="`feature_knn_source`"):
         feature_knn_graph(g, k=5, source="pixels")
 
 
@@ -131,7 +131,7 @@ def test_defaults_use_the_attributed_operator_only_where_there_are_features():
     assert recommended_config("X", 10_000, has_features=False).feature_knn == 0
     assert recommended_config("X", LARGE_GRAPH).feature_knn == 0  # the large-graph budget has no kNN search
     assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
-    with pytest.raises(ConfigError, match="--feature-knn-source"):
+    with pytest.raises(ConfigError, match="`feature_knn_source`"):
         TrainConfig(feature_knn_source="pixels").validate()
 
 

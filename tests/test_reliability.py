@@ -184,11 +184,11 @@ def test_bad_input_subprocess(index, work):
 
 
 @pytest.mark.parametrize("overrides, error, message", [
-    (dict(batch_size=-5), ConfigError, "--batch-size must be a positive number of seeds, or 0"),
+    (dict(batch_size=-5), ConfigError, "`batch_size` must be a positive number of seeds, or 0"),
     (dict(fanouts=[0]), ConfigError, "fanout must be positive"),
     (dict(fanouts=[]), ConfigError, "at least one hop"),
     (dict(dim=600), ConfigError, "smaller than the number of nodes"),
-    (dict(dim=-1), ConfigError, "--dim must be positive"),
+    (dict(dim=-1), ConfigError, "`dim` must be positive"),
     (dict(optimizer="adagrad"), ConfigError, "unknown optimizer"),
     (dict(encoder="transformer"), ConfigError, "unknown encoder"),
     (dict(objective="pca"), ConfigError, "unknown objective"),
