@@ -3,15 +3,18 @@
 For every dataset, all probed alone with the same linear probe (5 random 10/10/80 splits):
 
 - ``learned`` rows: ``GraphEigen`` fitted with the defaults (``default``) or with one change
-  (``graph-only``: no feature kNN graph, the defaults before 2026-12-05; ``raw-knn``: the
-  kNN graph of the raw features only); time is the whole fit (kNN graphs, BASiS' reference
+  (``graph-only``: no feature kNN graph; ``raw-knn``: the kNN graph of the raw features only;
+  ``sage``: the GraphSAGE encoder, the default before 2026-12-05); time is the whole fit (kNN graphs, BASiS' reference
   solve, training) on this machine. The default is also probed with the features appended;
 - ``exact`` rows: the exact first-K eigenvectors of a candidate operator (``graph``: A alone;
   ``raw``, ``propagated``, ``both``: A plus the feature kNN graph(s), k = 10), the ceiling a
   learned embedding of that operator aims at;
 - baselines: raw features, SGC (A_hat^2 X), scikit-learn's SpectralEmbedding (K columns).
 
-    python benchmarks/quality.py --root ../shared/datasets --out benchmarks/results/quality_defaults
+    python benchmarks/quality.py --root ../shared/datasets --learned default graph-only raw-knn \
+        --out benchmarks/results/quality_defaults
+    python benchmarks/quality.py --root ../shared/datasets --learned sage --exact --no-baselines \
+        --out benchmarks/results/quality_sage
     python benchmarks/quality.py --root ../shared/datasets --learned --exact raw both --no-baselines \
         --dim 128 --out benchmarks/results/quality_exact_k128     # the same for K = 32, 64
 
@@ -34,7 +37,8 @@ from graph_eigen.feature_graph import with_feature_knn
 from graph_eigen.io import save_json
 from graph_eigen.presets import FEATURE_KNN, SMALL_GRAPH_DIM
 
-LEARNED = {"default": {}, "graph-only": {"feature_knn": 0}, "raw-knn": {"feature_knn_source": "raw"}}
+LEARNED = {"default": {}, "graph-only": {"feature_knn": 0}, "raw-knn": {"feature_knn_source": "raw"},
+           "sage": {"encoder": "sage"}}
 EXACT = {"graph": 0, "raw": FEATURE_KNN, "propagated": FEATURE_KNN, "both": FEATURE_KNN}
 
 

@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .graph import Graph
 
 PROPAGATION_HOPS = 2  # as SGC
-KNN_DIMS = 128  # wider features are reduced to this many dimensions (truncated SVD) before the search
+KNN_DIMS = 512  # wider features are reduced to this many dimensions (truncated SVD) before the search
 
 
 def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:

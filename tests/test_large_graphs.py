@@ -155,6 +155,6 @@ def test_devices_resolve_or_refuse():
 
 def test_large_graphs_get_the_sign_configuration():
     small, large = recommended_config("X", 10_000), recommended_config("X", LARGE_GRAPH)
-    assert (small.encoder, small.objective) == ("sage", "basis")
+    assert (small.encoder, small.objective, small.batch_operator) == ("sign", "basis", "global")
     assert (large.encoder, large.objective, large.estimator) == ("sign", "neuralef", "targets")
-    assert recommended_config("X").encoder == "sage"  # size unknown: the small-graph defaults
+    assert recommended_config("X").objective == "basis"  # size unknown: the small-graph defaults

@@ -128,7 +128,9 @@ def test_defaults_use_the_attributed_operator_only_where_there_are_features():
 
     small = recommended_config("X", 10_000)
     assert (small.feature_knn, small.feature_knn_source) == (10, "both")
-    assert recommended_config("X", 10_000, has_features=False).feature_knn == 0
+    featureless = recommended_config("X", 10_000, has_features=False)
+    assert featureless.feature_knn == 0
+    assert (featureless.encoder, featureless.objective) == ("table", "neuralef")  # nothing to encode
     assert recommended_config("X", LARGE_GRAPH).feature_knn == 0  # the large-graph budget has no kNN search
     assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
     with pytest.raises(ConfigError, match="`feature_knn_source`"):
