@@ -4,8 +4,8 @@ For every dataset, all probed alone with the same linear probe (5 random 10/10/8
 
 - ``learned`` rows: ``GraphEigen`` fitted with the defaults (``default``) or with one change
   (``graph-only``: no feature kNN graph; ``raw-knn``: the kNN graph of the raw features only;
-  ``sage``: the GraphSAGE encoder, the default before 2026-12-05); time is the whole fit (kNN graphs, BASiS' reference
-  solve, training) on this machine. The default is also probed with the features appended;
+  ``sage``: the GraphSAGE encoder, the default before 2026-12-05); time is the whole fit (kNN
+  graphs, BASiS' reference solve, training) on this machine. The default is also probed with the features appended;
 - ``exact`` rows: the exact first-K eigenvectors of a candidate operator (``graph``: A alone;
   ``raw``, ``propagated``, ``both``: A plus the feature kNN graph(s), k = 10), the ceiling a
   learned embedding of that operator aims at;
@@ -15,8 +15,8 @@ For every dataset, all probed alone with the same linear probe (5 random 10/10/8
         --out benchmarks/results/quality_defaults
     python benchmarks/quality.py --root ../shared/datasets --learned sage --exact --no-baselines \
         --out benchmarks/results/quality_sage
-    python benchmarks/quality.py --root ../shared/datasets --learned --exact raw both --no-baselines \
-        --dim 128 --out benchmarks/results/quality_exact_k128     # the same for K = 32, 64
+    python benchmarks/quality.py --root ../shared/datasets --learned --exact both --no-baselines \
+        --dim 128 --out benchmarks/results/quality_exact_k128     # and K = 32, 64
 
 Writes ``OUT.json`` and ``OUT.md`` after every dataset (the command is recorded in both).
 """
