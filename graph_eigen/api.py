@@ -84,9 +84,8 @@ class GraphEigen:
     def fit(self, graph: Any, features: Any = None) -> "GraphEigen":
         """Train on ``graph`` (see :func:`as_graph`); returns self."""
         from .embed import export_embeddings
-        from .train import train
-
         from .run_graph import run_operator
+        from .train import train
 
         graph = as_graph(graph, features)
         cfg = self._config(graph)

@@ -5,8 +5,8 @@ operator, K = 48, on the attributed operator (feature_graph.py): the graph plus 
 10-nearest-neighbor graphs of the raw and of the propagated features. Its eigenmap probes above
 SGC on the five real graphs of docs/quality.md, where the graph's own eigenmap probes far below
 it (Cora 31.0 against 77.1). The encoder is ``sign`` (an MLP on the features propagated over the
-operator, seed-only batches): on DBLP it trained in 92 s against 723 s for GraphSAGE, and probed
-higher (79.8 against 78.3). Wide features are projected to 128 dimensions once (truncated SVD).
+operator, seed-only batches), several times faster than GraphSAGE there and as accurate
+(docs/quality.md). Wide features are projected to 128 dimensions once (truncated SVD).
 Graphs without features get a free vector per node (``table``) trained by NeuralEF.
 
 Larger graphs: neighbor-sampled GNN steps and an exact solve no longer fit in an hour on a
