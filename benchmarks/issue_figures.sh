@@ -6,7 +6,12 @@ DATA=${1:-../shared/datasets}
 OUT=runs/figures
 RES=benchmarks/results
 mkdir -p "$OUT" "$RES"
-ge() { python -m graph_eigen "$@"; }
+# These figures were made with the defaults of 2026-11-22 (GraphSAGE, K = 64, the graph alone);
+# `train` gets them first, so the options of each line below still override them.
+ge() {
+  if [ "$1" = train ]; then shift; python -m graph_eigen train --encoder sage --dim 64 --feature-knn 0 --feature-knn-source raw "$@"
+  else python -m graph_eigen "$@"; fi
+}
 log() { echo "== $*" >&2; }
 
 log "mnist-knn: BASiS (kNN graph rebuilt over each batch of 512 = 128 anchors + 384 seeds), mlp"

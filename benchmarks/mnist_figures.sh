@@ -6,7 +6,12 @@
 set -eu
 DATA=${1:-../shared/datasets}
 OUT=runs/figures
-ge() { python -m graph_eigen "$@"; }
+# These figures were made with the defaults of 2026-11-22 (GraphSAGE, K = 64, the graph alone);
+# `train` gets them first, so the options of each line below still override them.
+ge() {
+  if [ "$1" = train ]; then shift; python -m graph_eigen train --encoder sage --dim 64 --feature-knn 0 --feature-knn-source raw "$@"
+  else python -m graph_eigen "$@"; fi
+}
 ge train --dataset mnist-knn --root "$DATA" --objective basis --batch-operator knn --anchors 128 \
    --batch-size 384 --fanouts 1 --encoder mlp --hidden 512 --layers 3 --dim 10 --epochs 30 --lr 0.001 \
    --out $OUT/mnist_basis --overwrite --no-progress
