@@ -19,7 +19,7 @@ devices=${DEVICES:-cuda cpu}
 for device in $devices; do
     run="$WORK/$device"
     start=$(date +%s.%N)
-    "$PY" -m graph_eigen train --dataset "$DATASET" --encoder sign --objective neuralef --dim 10 \
+    "$PY" -m graph_eigen train --dataset "$DATASET" --encoder sign --objective neuralef --dim 10 --feature-knn 0 \
         --epochs "$EPOCHS" --batch-size 8192 --power 16 --lr 0.003 --device "$device" --out "$run" \
         --no-progress > "$WORK/train_$device.json"
     end=$(date +%s.%N)
