@@ -63,7 +63,8 @@ def probe_baselines(graph: Graph, dim: int, run_config=None, run_graph: Graph | 
     """Probe results of every baseline that applies, by name (see the module docstring).
 
     ``run_config`` (a TrainConfig) enables ``random_encoder``; ``run_graph`` (the operator the
-    run trained on, when it is not ``graph`` itself) enables ``exact_eigenmap_run_operator``;
+    run trained on, when it is not ``graph`` itself) enables ``exact_eigenmap_run_operator`` and
+    is the graph the untrained encoder reads;
     ``probe_kwargs`` go to :func:`linear_probe` (``concat_features`` is set per baseline and
     ignored here).
     """
@@ -76,7 +77,7 @@ def probe_baselines(graph: Graph, dim: int, run_config=None, run_graph: Graph | 
     else:
         log.info("no node features: skipping the raw-feature baselines")
     if run_config is not None:
-        emb = random_encoder_embedding(graph, run_config)
+        emb = random_encoder_embedding(run_graph if run_graph is not None else graph, run_config)
         out["random_encoder"] = linear_probe(emb, graph, **probe_kwargs)
         out["random_encoder"]["encoder"] = run_config.encoder
     eigmap = exact_eigenmap(graph, dim)
