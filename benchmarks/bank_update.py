@@ -13,31 +13,22 @@ alone. ``bank_update_1000000_targets.txt`` holds the output of
     python benchmarks/bank_update.py --nodes 1000000 --products 256 --filter power
 """
 import argparse
-import resource
 import time
 import types
 
 import torch
 
 from graph_eigen.data import load_dataset
+from graph_eigen.measure import peak_rss_gib, reset_peak_rss
 from graph_eigen.objectives.neuralef import NeuralEF
 from graph_eigen.objectives.neuralef_targets import NeuralEFTargets
 
 
-def peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as fh:  # Linux: reset the high-water mark
-        fh.write("5")
-
-
 def timed(label: str, fn) -> None:
-    reset_peak()
-    before, start = peak_gib(), time.perf_counter()
+    reset_peak_rss()
+    before, start = peak_rss_gib(), time.perf_counter()
     fn()
-    print(f"{label}: {time.perf_counter() - start:.3f} s, peak {peak_gib():.2f} GiB (before {before:.2f})")
+    print(f"{label}: {time.perf_counter() - start:.3f} s, peak {peak_rss_gib():.2f} GiB (before {before:.2f})")
 
 
 def main(n: int, power: int, target_filter: str) -> None:

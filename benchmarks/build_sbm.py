@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
 import time
 
 from graph_eigen.data.synthetic import load_sbm
+from graph_eigen.measure import peak_rss_gib
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
     start = time.perf_counter()
     g = load_sbm(spec)
     seconds = time.perf_counter() - start
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is KiB
+    peak_gib = peak_rss_gib()
     target = round(g.num_nodes * 50.5 / 2)
     print(f"spec            sbm:{spec}")
     print(f"nodes           {g.num_nodes:,}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import time
 
 import torch
@@ -19,6 +18,7 @@ import torch
 from graph_eigen.data import load_dataset
 from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.io import save_json
+from graph_eigen.measure import peak_rss_gib
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
         assert out.shape == (graph.num_nodes, 64)
         result["encoders"][name] = {"seconds": round(seconds, 1), "nodes_per_second": round(graph.num_nodes / seconds),
-                                    "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
+                                    "peak_rss_gib": round(peak_rss_gib(), 2)}
         print(name, json.dumps(result["encoders"][name]), flush=True)
     if args.json:
         save_json(args.json, result)

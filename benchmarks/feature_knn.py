@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import time
 
 import numpy as np
 
 from graph_eigen.data import load_dataset
 from graph_eigen.io import save_json
+from graph_eigen.measure import peak_rss_gib
 from graph_eigen.neighbors import EXACT_LIMIT, NPROBE, cosine_knn
 
 
@@ -67,7 +67,7 @@ def main() -> None:
     result = {"dataset": dataset, "nodes": graph.num_nodes, "features": graph.num_features, "k": args.k,
               "index": "exact (flat)" if len(x) <= EXACT_LIMIT else f"IVF-Flat, nprobe {NPROBE}",
               "seconds": round(seconds, 1), "recall": round(recall, 4), "queries": len(queries),
-              "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+              "peak_rss_gib": round(peak_rss_gib(), 2),
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     print(json.dumps(result))
     if args.json:

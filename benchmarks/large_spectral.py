@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
+from graph_eigen.measure import peak_rss_gib
 from graph_eigen.presets import recommended_config
 from graph_eigen.train import train
 
@@ -73,7 +73,7 @@ def main() -> None:
               "k_widest_gap": k, "relative_gap": round(gap, 3), "mu_k": float(mu[k - 1]), "mu_k_plus_1": float(mu[k]),
               "d_G_at_k": subspace_distance(embedding[:, :k], exact.vectors[:, :k]),
               "train_seconds": round(train_seconds, 1), "config": cfg.to_dict(),
-              "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+              "peak_rss_gib": round(peak_rss_gib(), 2),
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     print(json.dumps({key: result[key] for key in result if key != "config"}))
     if args.json:

@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import platform
-import resource
 import shlex
 import sys
 import tempfile
@@ -35,13 +34,9 @@ from graph_eigen.embed import export_embeddings
 from graph_eigen.evaluate.baselines import random_encoder_embedding, sgc_features
 from graph_eigen.evaluate.probe import linear_probe
 from graph_eigen.io import save_json
+from graph_eigen.measure import peak_rss_gib
 from graph_eigen.presets import recommended_config
 from graph_eigen.train import train
-
-
-def peak_rss_gib() -> float:
-    """The process's peak resident memory so far (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def main() -> None:

@@ -45,17 +45,11 @@ import argparse
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
-import re
-import resource
 import shlex
-import signal
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,9 +60,10 @@ import torch.nn.functional as F
 
 from graph_eigen.data.synthetic import load_sbm
 from graph_eigen.encoders import EncoderConfig, build_encoder
+from graph_eigen.measure import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
 from graph_eigen.objectives import build_objective
 from graph_eigen.objectives.alignment import apply_affine, fit_affine
-from graph_eigen.sampling import Batch, BatchSampler
+from graph_eigen.sampling import BatchSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -82,87 +77,11 @@ LAYERS = 2
 LR = 0.01
 
 
-# ---------------------------------------------------------------------- harness (as in speed.py)
-def peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def current_rss_gib() -> float:
-    match = re.search(r"^VmRSS:\s+(\d+)\s+kB", Path("/proc/self/status").read_text(), re.M)
-    return (int(match.group(1)) if match else 0) / 2**20
-
-
-def reset_peak_rss() -> bool:
-    """Reset the high-water mark of the resident set (Linux >= 4.0); False if not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class StageTimeout(Exception):
-    pass
-
-
-@contextmanager
-def time_limit(seconds: float | None):
-    """Raise StageTimeout in the main thread after ``seconds`` (None or 0: no limit)."""
-    if not seconds:
-        yield
-        return
-
-    def handler(signum, frame):
-        raise StageTimeout(f"did not finish within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def environment() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-    except ImportError:
-        blas = None
-    return {
-        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "blas_threads": blas,
-        "nice": os.nice(0), "machine": platform.machine(), "git_commit": commit,
-        "loadavg_start": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
-
-
+# ---------------------------------------------------------------------- batches and encoders
 def make_sampler(graph, anchors=None) -> BatchSampler:
     sampler = BatchSampler(graph, BATCH_SIZE, FANOUTS, seed=0, anchors=anchors, with_features=True)
     sampler.sample(sampler.pool[:BATCH_SIZE])  # builds the NeighborLoader now
     return sampler
-
-
-def next_batch(state: dict, sampler: BatchSampler) -> Batch:
-    try:
-        return next(state["batches"])
-    except (StopIteration, KeyError):  # small graphs: fewer steps per epoch than asked for
-        state["batches"] = sampler.epoch()
-        return next(state["batches"])
-
-
-def without_kernel(batch: Batch) -> Batch:
-    """The same batch without its cached kernel (``Batch.kernel`` builds it again on first use)."""
-    return Batch(n_id=batch.n_id, num_seeds=batch.num_seeds, x=batch.x, edge_index=batch.edge_index,
-                 op_index=batch.op_index, op_weight=batch.op_weight, num_anchors=batch.num_anchors)
 
 
 def encoder_config(name: str) -> EncoderConfig:
@@ -221,12 +140,12 @@ def profile_runs(graph, steps: int, report: dict) -> None:
         runs[f"basis/{e}"] = spectral_run(e, graph, basis)[1]
     for name, step in runs.items():
         smp = anchored if name.startswith("basis") else sampler
-        state: dict = {}
-        step(next_batch(state, smp))  # warm-up
+        stream = smp.batches()
+        step(next(stream))  # warm-up
         prof = cProfile.Profile()
         prof.enable()
-        for _ in range(steps):
-            step(next_batch(state, smp))
+        for batch in islice(stream, steps):
+            step(batch)
         prof.disable()
         buf = io.StringIO()
         pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(12)
@@ -240,8 +159,7 @@ def profile_runs(graph, steps: int, report: dict) -> None:
 
     from threadpoolctl import threadpool_limits
 
-    state = {}
-    batches = [next_batch(state, anchored) for _ in range(steps)]
+    batches = list(islice(anchored.batches(), steps))
     enc = build_encoder("sage", graph, DIM, encoder_config("sage"))
     opt = torch.optim.Adam(enc.parameters(), lr=LR)
     reference64 = basis.reference.double()
@@ -306,8 +224,7 @@ def profile_runs(graph, steps: int, report: dict) -> None:
     print(f"  supervised GraphSAGE on the same batches: {report['supervised_sage_step_ms_same_batches']:.1f} ms")
 
     # -- NeuralEF loss: kernel build share
-    state = {}
-    batches = [next_batch(state, sampler) for _ in range(steps)]
+    batches = list(islice(sampler.batches(), steps))
     psis = [enc(b).detach().requires_grad_() for b in batches]
 
     running = build_objective("neuralef", DIM, estimator="running")
@@ -317,7 +234,7 @@ def profile_runs(graph, steps: int, report: dict) -> None:
         total = 0.0
         for b, p in zip(batches, psis):
             enc(b)
-            b = without_kernel(b)
+            b = b.without_kernel()
             t = time.perf_counter()
             if part == "kernel":
                 _ = b.kernel
@@ -412,10 +329,10 @@ def profile_export(graph, report: dict, timeout: float | None, variants: list[st
                 out = fn()
                 sec = time.perf_counter() - t
             res[name] = {"seconds": sec, "nodes_per_second": graph.num_nodes / sec,
-                         "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
+                         "peak_rss_gib": peak_rss_gib(), "rss_before_gib": rss0}
             res.setdefault("_outputs", []).append(out)
         except StageTimeout as exc:
-            res[name] = {"status": str(exc), "peak_rss_gib": peak_gib(), "rss_before_gib": rss0}
+            res[name] = {"status": str(exc), "peak_rss_gib": peak_rss_gib(), "rss_before_gib": rss0}
         print(f"=== sage export {name}: {res[name]}")
     outs = res.pop("_outputs", [])
     if len(outs) >= 2:
@@ -443,7 +360,7 @@ def profile_loader(graph, report: dict) -> None:
     lib = sampler.sample(seeds)
     res["library (edge_index -> CSC by sort)"] = {
         "seconds": time.perf_counter() - t, "rss_kept_gib": current_rss_gib() - rss0,
-        "peak_extra_gib": peak_gib() - rss0}
+        "peak_extra_gib": peak_rss_gib() - rss0}
     print("=== loader", res)
 
     gc.collect()
@@ -462,7 +379,7 @@ def profile_loader(graph, report: dict) -> None:
     edge_index = torch.stack([c, r])
     res["proposed (SparseTensor from the graph's CSR)"] = {
         "seconds": time.perf_counter() - t, "rss_kept_gib": current_rss_gib() - rss0,
-        "peak_extra_gib": peak_gib() - rss0}
+        "peak_extra_gib": peak_rss_gib() - rss0}
 
     def edges(n_id, ei):
         return set(zip(n_id[ei[0]].tolist(), n_id[ei[1]].tolist()))

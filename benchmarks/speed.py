@@ -62,19 +62,14 @@ import gc
 import json
 import logging
 import os
-import platform
-import re
-import resource
 import shlex
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -82,11 +77,12 @@ import graph_eigen.objectives.basis as basis_module
 from graph_eigen.config import TrainConfig
 from graph_eigen.data.synthetic import load_sbm
 from graph_eigen.eigsolve import exact_eigenpairs
+from graph_eigen.measure import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
 from graph_eigen.embed import embed_graph
 from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.model import Model
 from graph_eigen.objectives import build_objective
-from graph_eigen.sampling import Batch, BatchSampler
+from graph_eigen.sampling import BatchSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -110,53 +106,7 @@ EPOCH_METHOD = (
 log = logging.getLogger("speed")
 
 
-# ---------------------------------------------------------------------- memory and time limits
-def _status_kib(field: str) -> int:
-    match = re.search(rf"^{field}:\s+(\d+)\s+kB", Path("/proc/self/status").read_text(), re.M)
-    return int(match.group(1)) if match else 0
-
-
-def current_rss_gib() -> float:
-    return _status_kib("VmRSS") / 2**20
-
-
-def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is KiB on Linux
-
-
-def reset_peak_rss() -> bool:
-    """Reset the high-water mark of the resident set (Linux >= 4.0); False if not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class StageTimeout(Exception):
-    pass
-
-
-@contextmanager
-def time_limit(seconds: float | None):
-    """Raise StageTimeout in the main thread after ``seconds`` (None or 0: no limit)."""
-    if not seconds:
-        yield
-        return
-
-    def handler(signum, frame):
-        raise StageTimeout(f"did not finish within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
+# ---------------------------------------------------------------------- stages
 class Recorder:
     """Runs named stages, each with its own wall time and peak RSS."""
 
@@ -243,20 +193,6 @@ def supervised_step(net, labels, opt):
     return step
 
 
-def next_batch(state: dict, sampler: BatchSampler):
-    try:
-        return next(state["batches"])
-    except (StopIteration, KeyError):  # small graphs: fewer steps per epoch than asked for
-        state["batches"] = sampler.epoch()
-        return next(state["batches"])
-
-
-def without_kernel(batch: Batch) -> Batch:
-    """The same batch without its cached kernel (``Batch.kernel`` builds it again on first use)."""
-    return Batch(n_id=batch.n_id, num_seeds=batch.num_seeds, x=batch.x, edge_index=batch.edge_index,
-                 op_index=batch.op_index, op_weight=batch.op_weight, num_anchors=batch.num_anchors)
-
-
 def time_rounds(sampler: BatchSampler, runs: dict, warmup: int, steps: int, seed: int = 0) -> dict:
     """Interleaved timing: each round draws ONE batch and gives it to every run in turn.
 
@@ -267,16 +203,16 @@ def time_rounds(sampler: BatchSampler, runs: dict, warmup: int, steps: int, seed
     kernel is dropped before each run, so every run pays for building it, as in training.
     """
     torch.manual_seed(seed)
-    state: dict = {}
+    stream = sampler.batches()
     names = list(runs)
     records: dict[str, list] = {n: [] for n in names}
     for i in range(warmup + steps):
         (w0, c0) = _clock()
-        batch = next_batch(state, sampler)
+        batch = next(stream)
         (w1, c1) = _clock()
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
-            fresh = without_kernel(batch)
+            fresh = batch.without_kernel()
             (w2, c2) = _clock()
             parts = runs[name](fresh)
             (w3, c3) = _clock()
@@ -317,9 +253,7 @@ def memory_probe(rec, name: str, sampler: BatchSampler, step, steps: int) -> Non
     if steps <= 0:
         return
     with rec.stage(f"memory {name}") as info:
-        state: dict = {}
-        for _ in range(steps):
-            batch = next_batch(state, sampler)
+        for batch in islice(sampler.batches(), steps):
             step(batch)
         info["steps"] = steps
 
@@ -578,29 +512,6 @@ def targets(r: dict) -> dict:
     if nps is not None:
         out["export mlp >= 50,000 nodes/s"] = {"value": round(nps), "met": nps >= 50_000}
     return out
-
-
-def _blas_threads():
-    try:
-        from threadpoolctl import threadpool_info
-
-        return [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
-    except ImportError:
-        return None
-
-
-def environment() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {
-        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "blas_threads": _blas_threads(),
-        "nice": os.nice(0), "machine": platform.machine(), "git_commit": commit,
-        "loadavg_start": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
 
 
 # ---------------------------------------------------------------------- reports

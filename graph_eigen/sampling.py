@@ -16,7 +16,7 @@ columns of Psi are normalized to unit mean square over the seeds.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Optional, Sequence
 
 import torch
@@ -47,6 +47,10 @@ class Batch:
             coo = torch.sparse_coo_tensor(self.op_index, self.op_weight, (n, n)).coalesce()
             self._kernel = coo.to_sparse_csr()
         return self._kernel
+
+    def without_kernel(self) -> "Batch":
+        """The same batch with its cached kernel dropped (``kernel`` builds it again on first use)."""
+        return replace(self, _kernel=None)
 
     @property
     def num_nodes(self) -> int:
@@ -131,6 +135,16 @@ class BatchSampler:
         order = self.pool[torch.randperm(len(self.pool), generator=self.generator)]
         for start in range(0, len(order), self.batch_size):
             yield self.sample(order[start:start + self.batch_size])
+
+    def batches(self) -> Iterator[Batch]:
+        """Epoch after epoch without end (benchmarks that take a fixed number of steps)."""
+        while True:
+            empty = True
+            for batch in self.epoch():
+                empty = False
+                yield batch
+            if empty:
+                return
 
     def full_batch(self) -> Batch:
         """Every node a seed, every edge sampled (weights are exactly K_ij); built once."""

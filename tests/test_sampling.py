@@ -61,3 +61,30 @@ def test_anchors_lead_every_batch():
 def test_bad_sampling_options(batch_size, fanouts):
     with pytest.raises(ConfigError):
         BatchSampler(point_cloud_graph(False), batch_size, fanouts)
+
+
+def test_endless_batches_run_epoch_after_epoch_and_a_batch_drops_its_kernel():
+    graph = point_cloud_graph(weighted=False)
+    sampler = BatchSampler(graph, 64, [3], seed=0, with_features=False)
+    per_epoch = -(-graph.num_nodes // 64)
+    stream = sampler.batches()
+    seeds = [b.n_id[:b.num_seeds] for b in (next(stream) for _ in range(per_epoch))]
+    assert torch.equal(torch.sort(torch.cat(seeds)).values, torch.arange(graph.num_nodes))  # one epoch
+    batch = next(stream)  # the stream goes on into the next epoch
+    kernel = batch.kernel
+    fresh = batch.without_kernel()
+    assert fresh._kernel is None and batch._kernel is kernel
+    assert torch.equal(fresh.kernel.to_dense(), kernel.to_dense())
+
+
+def test_time_limit_stops_a_stage_and_memory_is_measured():
+    import time
+
+    from graph_eigen.measure import StageTimeout, current_rss_gib, peak_rss_gib, time_limit
+
+    with pytest.raises(StageTimeout, match="0.05 s"):
+        with time_limit(0.05):
+            time.sleep(2)
+    with time_limit(None):  # no limit
+        pass
+    assert current_rss_gib() > 0 and peak_rss_gib() > 0  # (the kernel updates the peak lazily)
