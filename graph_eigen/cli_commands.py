@@ -120,10 +120,6 @@ def _train(args: argparse.Namespace) -> int:
     if not args.resume:  # the defaults depend on the graph's size and features (presets.py)
         cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
     graph = run_operator(cfg, graph)
-    if cfg.objective == "basis" and args.anchors is None and not args.resume and cfg.anchors > graph.num_nodes // 2:
-        cfg.anchors = max(graph.num_nodes // 2, 1)  # the default 256 would not fit a small graph
-        log.warning("using %d anchors (half of the graph's %d nodes); set --anchors to choose",
-                    cfg.anchors, graph.num_nodes)
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
     with RunLock(args.out):  # another writer may have taken the folder since training ended

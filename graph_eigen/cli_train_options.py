@@ -1,7 +1,7 @@
 """The options of `graph-eigen train`, grouped, each with its help and its default.
 
-Defaults come from presets.py (the small-graph configuration; where graphs of 300,000 nodes or
-more get another value it is shown too), so the help and the behaviour cannot disagree.
+Defaults come from presets.py (the batch size and the epochs follow the graph's size, which the
+help says), so the help and the behaviour cannot disagree.
 ``--config FILE`` reads options from a JSON or YAML file (an earlier run's config.json works);
 flags given on the command line override it.
 """
@@ -16,7 +16,7 @@ from .config import FEATURE_KNN_SOURCES, TrainConfig
 from .encoders import ENCODERS
 from .errors import ConfigError
 from .objectives import OBJECTIVES
-from .presets import LARGE_GRAPH, large_graph_config, small_graph_config
+from .presets import default_config
 
 
 def _fanouts(text: str) -> list[int]:
@@ -66,7 +66,7 @@ GROUPS: dict[str, list[tuple[str, dict, str]]] = {
         ("bank-every", {"type": int}, "bank estimator: steps between exact recomputations of its sums"),
         ("anchors", {"type": int}, "BASiS: anchor nodes in every batch"),
         ("anchor-strategy", {"choices": ["uniform", "degree"]}, "BASiS: how anchors are drawn (never by label)"),
-        ("batch-operator", {"choices": ["global", "sampled", "knn"]}, "BASiS: where the batch eigenvectors come from"),
+        ("batch-operator", {"choices": ["global", "feature_span", "sampled", "knn"]}, "BASiS: where the batch eigenvectors come from"),
         ("ransac", {"action": "store_true"}, "BASiS: align through the anchors with RANSAC"),
         ("ransac-threshold", {"type": float}, "BASiS --ransac: inlier residual on unit-norm columns"),
         ("knn-kernel", {"choices": ["self-tuning", "basis"]}, "BASiS knn operator: the batch graph's kernel"),
@@ -90,11 +90,10 @@ GROUPS: dict[str, list[tuple[str, dict, str]]] = {
 
 
 def _default_text(field: str) -> str:
-    small, large = getattr(small_graph_config(""), field), getattr(large_graph_config(""), field)
-    show = lambda v: ",".join(map(str, v)) if isinstance(v, list) else v  # noqa: E731
-    if small == large:
-        return f" (default: {show(small)})"
-    return f" (default: {show(small)}; from {LARGE_GRAPH:,} nodes: {show(large)})"
+    if field in ("batch_size", "epochs", "anchors"):
+        return " (default: by the graph's size, see presets.py)"
+    value = getattr(default_config(""), field)
+    return f" (default: {','.join(map(str, value)) if isinstance(value, list) else value})"
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:

@@ -1,57 +1,73 @@
-"""The defaults `graph-eigen train --dataset NAME` uses when no other option is given.
+"""The defaults `graph-eigen train --dataset NAME` (and ``GraphEigen().fit``) use when no other
+option is given. One place to change them.
 
-Graphs up to ``LARGE_GRAPH`` nodes with features: BASiS with the consistent (global) batch
-operator, K = 48, on the attributed operator (feature_graph.py): the graph plus the
-10-nearest-neighbor graphs of the raw and of the propagated features. Its eigenmap probes above
-SGC on the five real graphs of docs/quality.md, where the graph's own eigenmap probes far below
-it (Cora 31.0 against 77.1). The encoder is ``sign`` (an MLP on the features propagated over the
-operator, seed-only batches), several times faster than GraphSAGE there and as accurate
-(docs/quality.md). Wide features are projected to 128 dimensions once (truncated SVD).
+Graphs with features, at every size, get one method: BASiS on the attributed operator (the
+graph plus the 10-nearest-neighbor graphs of the raw and of the propagated features,
+feature_graph.py), whose targets are that operator's eigenmap restricted to the span of the
+encoder's input (``feature_span``: one Rayleigh-Ritz solve, feature_span.py), learned by the
+``sign`` encoder (an MLP on the features propagated over the operator, seed-only batches).
+K = 48. Below 300,000 nodes its probe matches the exact eigenmap of the same operator; on a
+real graph tiled to 256,662 nodes the exact eigenmap falls 8.8 points under SGC where this one
+stays above it (docs/large_graphs.md), so no size needs another method.
+
+Only the batch and the number of epochs follow the graph's size (:func:`batch_and_epochs`):
+batches of about n / 64 seeds (1,024 to 8,192) and about ``TRAIN_STEPS`` steps in all, so a
+step costs the same work at every size and the training time grows with the batch only.
+
 Graphs without features get a free vector per node (``table``) trained by NeuralEF.
-
-Larger graphs: neighbor-sampled GNN steps and an exact solve no longer fit in an hour on a
-CPU (a products-size ``sage`` epoch took 66 minutes, eigsh at K = 64 more than 10 minutes).
-There the encoder is ``sign``, an MLP on features propagated once over the graph, so a step
-reads its seeds' rows only; the objective is NeuralEF with the ``targets`` estimator, whose
-targets come from whole-graph sparse products a few times per run (see docs/large_graphs.md).
-One place to change them.
 """
 from __future__ import annotations
 
 from dataclasses import replace
+from math import ceil
 from typing import Optional
 
 from .config import TrainConfig
 
-LARGE_GRAPH = 300_000  # nodes from which the large-graph configuration is the default
-SMALL_GRAPH_DIM = 48  # K: wider embeddings probe worse (their late columns are noise to a 10% split)
-FEATURE_KNN = 10  # neighbors per node in each feature kNN graph of the small-graph operator
+DIM = 48  # K: wider embeddings probe worse on small graphs (their late columns are noise to a 10% split)
+FEATURE_KNN = 10  # neighbors per node in each feature kNN graph of the operator
+ANCHORS = 256  # BASiS anchors (at most half the graph)
+MIN_BATCH, MAX_BATCH, NODES_PER_BATCH = 1024, 8192, 64  # batch = n / NODES_PER_BATCH within the bounds
+TRAIN_STEPS = 720  # steps in all (40 epochs of Coauthor CS's 18 batches), within the epoch bounds
+MIN_EPOCHS, MAX_EPOCHS = 2, 40
 TABLE_STEPS = 14_000  # NeuralEF + table: steps of the bank estimator (d_G 0.0066 on CS, K = 9)
 TABLE_BATCH = 2048
 
 
 def recommended_config(dataset: str, num_nodes: Optional[int] = None, objective: Optional[str] = None,
                        encoder: Optional[str] = None, has_features: bool = True) -> TrainConfig:
-    """The defaults for ``dataset``: by graph size when ``num_nodes`` is known, and for the
-    objective and encoder a user chose where those need settings of their own. A graph without
-    node features (``has_features`` False) gets the graph alone as its operator."""
-    base = large_graph_config(dataset) if num_nodes is not None and num_nodes >= LARGE_GRAPH \
-        else small_graph_config(dataset)
+    """The defaults for ``dataset``: batch, epochs and anchors by graph size when ``num_nodes``
+    is known, and for the objective and encoder a user chose where those need settings of their
+    own. A graph without node features (``has_features`` False) gets the graph alone as its
+    operator."""
+    base = default_config(dataset, num_nodes)
     if not has_features:  # nothing to search neighbors in or to encode: a vector per node
-        base = replace(base, feature_knn=0)
+        base = replace(base, feature_knn=0, batch_operator="global")
         if encoder is None and objective is None:
             return table_neuralef_config(base, num_nodes)
     if encoder == "table" and (objective or base.objective) == "neuralef":
         return table_neuralef_config(base, num_nodes)
+    if encoder not in (None, "sign", "mlp", "resmlp"):  # GNNs read raw features, not the span's
+        base = replace(base, batch_operator="global")
     return base
 
 
-def small_graph_config(dataset: str) -> TrainConfig:
-    """BASiS (global operator) + the ``sign`` encoder on the attributed operator."""
-    return TrainConfig(dataset=dataset, objective="basis", encoder="sign", dim=SMALL_GRAPH_DIM, hidden=256,
-                       layers=2, hops=2, input_dim=128, epochs=40, batch_size=1024, fanouts=[10, 5], lr=0.01,
-                       batch_operator="global", anchors=256, feature_knn=FEATURE_KNN,
-                       feature_knn_source="both")
+def default_config(dataset: str, num_nodes: Optional[int] = None) -> TrainConfig:
+    """BASiS (``feature_span`` targets) + the ``sign`` encoder on the attributed operator."""
+    batch_size, epochs = batch_and_epochs(num_nodes)
+    anchors = ANCHORS if num_nodes is None else max(1, min(ANCHORS, num_nodes // 2))
+    return TrainConfig(dataset=dataset, objective="basis", encoder="sign", dim=DIM, hidden=256,
+                       layers=2, hops=2, input_dim=128, epochs=epochs, batch_size=batch_size,
+                       fanouts=[10, 5], lr=0.01, batch_operator="feature_span", anchors=anchors,
+                       feature_knn=FEATURE_KNN, feature_knn_source="both")
+
+
+def batch_and_epochs(num_nodes: Optional[int]) -> tuple[int, int]:
+    """Seeds per batch and epochs for a graph of ``num_nodes`` (unknown: a small graph's)."""
+    n = num_nodes or 0
+    batch = min(MAX_BATCH, max(MIN_BATCH, n // NODES_PER_BATCH))
+    steps_per_epoch = max(1, ceil(n / batch))
+    return batch, min(MAX_EPOCHS, max(MIN_EPOCHS, ceil(TRAIN_STEPS / steps_per_epoch)))
 
 
 def table_neuralef_config(base: TrainConfig, num_nodes: Optional[int]) -> TrainConfig:
@@ -63,8 +79,10 @@ def table_neuralef_config(base: TrainConfig, num_nodes: Optional[int]) -> TrainC
                    fanouts=[-1], lr=0.05, epochs=-(-TABLE_STEPS // steps_per_epoch), checkpoint_every=1000)
 
 
-def large_graph_config(dataset: str) -> TrainConfig:
-    """NeuralEF (targets) + the ``sign`` encoder on seed-only batches: no sampling, no exact solve."""
+def neuralef_sign_config(dataset: str) -> TrainConfig:
+    """NeuralEF (``targets`` estimator) + ``sign`` on the graph alone, seed-only batches, no solve:
+    the large-graph default before 2026-12-06, kept as a documented alternative
+    (docs/large_graphs.md)."""
     return TrainConfig(dataset=dataset, objective="neuralef", estimator="targets", encoder="sign", dim=64,
                        hidden=256, layers=2, input_dim=64, hops=2, epochs=12, batch_size=8192, lr=0.003,
                        checkpoint_every=100_000, target_filter="chebyshev", power=16)

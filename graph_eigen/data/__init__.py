@@ -8,6 +8,8 @@ Names (case-insensitive where they are words):
 - ``mnist-knn`` (kNN affinity graph of the MNIST test images' pixels);
 - ``mnist-siamese`` (the BASiS paper's MNIST graph: its kernel over 16-dim Siamese codes);
 - ``sbm:n=10000,classes=10,avg_degree=20,features=100,seed=0`` (synthetic DC-SBM);
+- ``tiled:CS,nodes=1000000,noise=0.5,p=0.1,seed=0`` (a real graph tiled into copies: a
+  products-like graph of any size from real data, see tiled.py);
 - ``file:PATH`` (an edge list in CSV or npz, with optional features and labels).
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ PYG_NAMES = ("Cora", "CiteSeer", "PubMed", "Photo", "Computers", "CS", "Physics"
 
 def dataset_names() -> list[str]:
     """The names the registry knows (patterns shown with a placeholder)."""
-    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "mnist-siamese", "sbm:key=value,...", "file:PATH"]
+    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "mnist-siamese", "sbm:key=value,...", "tiled:BASE,key=value,...", "file:PATH"]
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Graph:
@@ -56,6 +58,10 @@ def load_dataset(name: str, root: Optional[str] = None) -> Graph:
         from .synthetic import load_sbm
 
         return load_sbm(name.partition(":")[2])
+    if lowered.startswith("tiled:"):
+        from .tiled import load_tiled
+
+        return load_tiled(name.partition(":")[2], root)
     if lowered.startswith("file:"):
         from .files import load_file
 

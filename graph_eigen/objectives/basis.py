@@ -5,6 +5,10 @@ Batch operators (``batch_operator``):
 - ``global``: the batch's eigenvectors are the rows of the exact global eigenvectors (one
   eigsh / LOBPCG solve before training). Consistent with the global operator by construction,
   at the cost of one global solve; measured in docs/basis.md (the choice for fixed sparse graphs).
+- ``feature_span``: the rows of the whole graph's eigenmap restricted to the span of the
+  encoder's input features (feature_span.py: Rayleigh-Ritz, one sparse product and a small
+  eigenproblem). Consistent like ``global``, far cheaper, and it keeps to functions of the
+  features, which on large graphs probe far better than the exact eigenvectors (docs/large_graphs.md).
 - ``sampled``: the eigenvectors of the sampled subgraph's kernel (global normalization), the
   naive transfer of BASiS to sparse graphs. Inconsistent when the batch is a small fraction
   of the graph (see ``graph-eigen diagnose-batches``).
@@ -29,7 +33,8 @@ from ..sampling import Batch
 from .alignment import apply_affine, fit_affine, fit_affine_ransac
 from .base import Objective, ObjectiveContext
 
-BATCH_OPERATORS = ("global", "sampled", "knn")
+BATCH_OPERATORS = ("global", "feature_span", "sampled", "knn")
+WHOLE_GRAPH = ("global", "feature_span")  # operators whose targets are rows of one whole-graph solve
 
 
 def choose_anchors(graph: Graph, count: int, strategy: str = "uniform", seed: int = 0) -> torch.Tensor:
@@ -109,19 +114,32 @@ class BASiS(Objective):
         if not context.leader:
             self.attach(graph, sampler)
         else:
-            if self.batch_operator == "global":
-                pairs = exact_eigenpairs(graph, self.dim)
-                self.attach(graph, sampler, pairs.vectors)
-                self.reference_eigenvalues.copy_(torch.from_numpy(pairs.values))
+            if self.batch_operator in WHOLE_GRAPH:
+                values, vectors = self.whole_graph_solve(graph)
+                self.attach(graph, sampler, vectors)
+                self.reference_eigenvalues.copy_(torch.from_numpy(values))
             else:
                 self.attach(graph, sampler)
             if len(self.reference) == 0:
                 self._draw_reference()
         if context.distributed:
-            if self.batch_operator == "global":
+            if self.batch_operator in WHOLE_GRAPH:
                 sent = context.broadcast(torch.from_numpy(self._global_targets) if context.leader else None)
                 self._global_targets = sent.numpy()
             self._share_reference()
+
+    def whole_graph_solve(self, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+        """L_sym eigenvalues and unit-norm eigenvectors (n x dim) that the targets are rows of."""
+        if self.batch_operator == "global":
+            pairs = exact_eigenpairs(graph, self.dim)
+            return pairs.values, pairs.vectors
+        if graph.x is None:
+            raise ConfigError("the `feature_span` batch operator needs node features")
+        from ..feature_span import feature_span_eigenpairs
+        from ..operators import normalized_adjacency
+
+        pairs = feature_span_eigenpairs(normalized_adjacency(graph), graph.x.numpy(), self.dim)
+        return pairs.values, pairs.vectors
 
     def attach(self, graph: Graph, sampler, global_vectors: Optional[np.ndarray] = None) -> None:
         """What :meth:`batch_eigenvectors` reads, without a solve or a reference: the graph, the
@@ -157,7 +175,7 @@ class BASiS(Objective):
             new_ref = apply_affine(fit_affine(new_ref, self.reference.cpu().numpy()), new_ref)
         self.reference = torch.from_numpy(new_ref).float().to(self.reference.device)
         self.reference_scale.fill_(self._column_scale(phi))
-        if self.batch_operator != "global":
+        if self.batch_operator not in WHOLE_GRAPH:
             self.reference_eigenvalues.copy_(torch.from_numpy(values).float())
 
     # ------------------------------------------------------------------ batch eigenvectors
@@ -166,7 +184,7 @@ class BASiS(Objective):
 
         Rows follow the batch's local order; the ``knn`` operator covers the seeds only.
         """
-        if self.batch_operator == "global":
+        if self.batch_operator in WHOLE_GRAPH:
             return self._global_targets[batch.n_id.cpu().numpy()], self.reference_eigenvalues.cpu().numpy()
         kernel = self._batch_kernel(batch)
         k = min(self.dim, kernel.shape[0] - 1)
@@ -191,7 +209,7 @@ class BASiS(Objective):
 
     def _column_scale(self, phi: np.ndarray) -> float:
         """The factor from unit-norm columns to ``batch_eigenvectors``' scaling (unit mean square)."""
-        rows = self._graph.num_nodes if self.batch_operator == "global" else phi.shape[0]
+        rows = self._graph.num_nodes if self.batch_operator in WHOLE_GRAPH else phi.shape[0]
         return float(np.sqrt(rows))
 
     def _anchor_rows(self, batch: Batch) -> np.ndarray:
