@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from graph_eigen import Graph, exact_eigenpairs, linear_probe, load_dataset
 from graph_eigen.feature_graph import PROPAGATION_HOPS, knn_adjacency
-from graph_eigen.presets import FEATURE_KNN, SMALL_GRAPH_DIM
+from graph_eigen.presets import FEATURE_KNN, DIM
 from graph_eigen.propagation import propagate
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="DBLP")
     parser.add_argument("--dims", type=int, nargs="+", default=[128, 256, 512, 0], help="0: the full features")
     parser.add_argument("--k", type=int, default=FEATURE_KNN, help="neighbors per node")
-    parser.add_argument("--dim", type=int, default=SMALL_GRAPH_DIM, help="K of the eigenmap")
+    parser.add_argument("--dim", type=int, default=DIM, help="K of the eigenmap")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()

@@ -100,18 +100,28 @@ class GraphEigen:
         self.eigenvalues_ = model.objective.learned_eigenvalues().numpy()
         return self
 
-    def transform(self, graph: Any, features: Any = None) -> np.ndarray:
-        """The embedding of every node of ``graph`` (n x dim float32) with the trained encoder."""
+    def transform(self, graph: Any, features: Any = None, nodes: Any = None) -> np.ndarray:
+        """The embedding of the nodes of ``graph`` (float32, one row per node) by the trained encoder.
+
+        ``nodes``: ids of the nodes to embed, for new nodes that joined the training graph (their
+        edges may point to old nodes; the operator's kNN graphs are searched among all of
+        ``graph``'s nodes). Only their rows are returned: ``embedding_`` stays as it is.
+        """
         from .embed import embed_graph
         from .model import load_model
-        from .run_graph import run_operator
+        from .run_graph import check_node_ids, run_operator
 
         self._check_fitted()
+        if self.config_.encoder == "table":
+            raise ConfigError("the `table` encoder has one free vector per training node: it cannot embed "
+                              "another graph's nodes (choose a feature encoder such as `sign`)")
         graph = as_graph(graph, features)
+        ids = None if nodes is None else check_node_ids(nodes, graph.num_nodes, "`nodes`").numpy()
         graph = run_operator(self.config_, graph)  # the operator the model was trained on
         if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
             self.model_ = load_model(self.run_dir_, graph)
-        return embed_graph(self.model_, graph)
+        embedding = embed_graph(self.model_, graph)
+        return embedding if ids is None else embedding[ids]
 
     def fit_transform(self, graph: Any, features: Any = None) -> np.ndarray:
         return self.fit(graph, features).embedding_

@@ -15,7 +15,7 @@ from .cli import command
 from .cli_train_options import add_train_options, read_config_file
 from .config import TrainConfig
 from .errors import ConfigError
-from .run_graph import load_graph, run_graph, run_operator
+from .run_graph import load_graph, load_node_ids, run_graph, run_operator
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,9 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--out", default=None,
                    help="output .npy (default RUN_DIR/embeddings.npy; required with another --dataset)")
     p.add_argument("--device", default="auto", help="where the encoder runs: auto, cpu or cuda")
+    p.add_argument("--nodes", default=None,
+                   help=".npy of node ids of the graph: embed only these (new nodes joined to the training "
+                        "graph); row i of --out is node ids[i]")
 
     p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
     p.add_argument("run_dir")
@@ -167,10 +170,15 @@ def _embed(args: argparse.Namespace) -> int:
     if not args.out and (other_dataset or other_root):
         raise ConfigError(f"embed with --dataset '{args.dataset}' needs --out: '{args.run_dir}/embeddings.npy' "
                           f"belongs to the run's own dataset '{cfg.dataset}'")
+    if args.nodes and not args.out:
+        raise ConfigError("embed --nodes needs --out: the run's embeddings.npy holds every node of its graph")
     out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
     if out.is_dir():
         raise ConfigError(f"--out '{out}' is a folder; give the path of an .npy file")
+    if args.nodes and out.resolve() == (Path(args.run_dir) / "embeddings.npy").resolve():
+        raise ConfigError("embed --nodes would replace the run's own embeddings.npy with some rows: choose another --out")
     graph = run_graph(cfg, args.dataset, args.root)
+    nodes = load_node_ids(args.nodes, graph.num_nodes, "nodes")
     from .device import resolve_device
 
     model = load_model(args.run_dir, graph)
@@ -180,7 +188,9 @@ def _embed(args: argparse.Namespace) -> int:
         for name in (out.name, out.name + ".json"):  # temporary files of an export that was killed
             for stale in out.parent.glob(f".{glob.escape(name)}.*.tmp"):
                 stale.unlink()
-        print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True)))
+        print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True,
+                                           nodes=None if nodes is None else nodes.numpy(),
+                                           nodes_file=args.nodes and os.path.abspath(args.nodes))))
     return 0
 
 

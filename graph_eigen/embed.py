@@ -28,13 +28,18 @@ def embed_graph(model: Model, graph: Graph, progress: bool = False, chunk: Optio
 
 
 def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Optional[str | Path] = None,
-                      progress: bool = False, embed=None) -> dict:
+                      progress: bool = False, embed=None, nodes: Optional[np.ndarray] = None,
+                      nodes_file: Optional[str] = None) -> dict:
     """Write ``out`` (.npy) and ``out + '.json'``; returns the sidecar's content.
 
     ``embed(model, graph, progress)`` replaces :func:`embed_graph` (distributed: sharded export).
+    ``nodes``: write only these nodes' rows (row i = node ``nodes[i]``; ``nodes_file``, the file
+    they came from, is named in the sidecar).
     """
     start = time.perf_counter()
     emb = (embed or embed_graph)(model, graph, progress)
+    if nodes is not None:
+        emb = emb[nodes]
     seconds = time.perf_counter() - start
     save_npy(out, emb)
     meta = {
@@ -44,5 +49,7 @@ def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Opti
         "nodes_per_second": emb.shape[0] / max(seconds, 1e-9),
         "learned_eigenvalues": model.objective.learned_eigenvalues().tolist(),
     }
+    if nodes is not None:
+        meta["node_ids"] = nodes_file or "given by the caller"
     save_json(str(out) + ".json", meta)
     return meta

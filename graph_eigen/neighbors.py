@@ -18,7 +18,7 @@ from .errors import ConfigError
 log = logging.getLogger(__name__)
 
 EXACT_LIMIT = 100_000
-NPROBE = 16
+NPROBE = 6
 TRAIN_SAMPLE = 200_000
 
 

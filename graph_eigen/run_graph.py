@@ -44,17 +44,22 @@ def load_node_ids(path: Optional[str], num_nodes: int, option: str) -> Optional[
     ``option`` is the parameter the path came from, named in the error messages."""
     if not path:
         return None
-    option = param(option)
     try:
         ids = np.load(path)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {option} '{path}': {exc}") from exc
+        raise ConfigError(f"cannot read {param(option)} '{path}': {exc}") from exc
+    return check_node_ids(ids, num_nodes, f"{param(option)} '{path}'")
+
+
+def check_node_ids(ids, num_nodes: int, what: str) -> torch.Tensor:
+    """``ids`` as an int64 tensor once they are a non-empty 1-D array of distinct integer node ids
+    in ``[0, num_nodes)``; ``what`` names them in the error."""
+    ids = np.asarray(ids)
     if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ConfigError(f"{option} '{path}' must hold a non-empty 1-D array of integer node ids, "
+        raise ConfigError(f"{what} must hold a non-empty 1-D array of integer node ids, "
                           f"got shape {ids.shape} of {ids.dtype}")
     if ids.min() < 0 or ids.max() >= num_nodes:
-        raise ConfigError(f"{option} '{path}' has node ids outside [0, {num_nodes}): "
-                          f"min {ids.min()}, max {ids.max()}")
+        raise ConfigError(f"{what} has node ids outside [0, {num_nodes}): min {ids.min()}, max {ids.max()}")
     if np.unique(ids).size != ids.size:
-        raise ConfigError(f"{option} '{path}' lists some node ids more than once")
+        raise ConfigError(f"{what} lists some node ids more than once")
     return torch.from_numpy(ids.astype(np.int64))

@@ -16,7 +16,7 @@ from graph_eigen.errors import ConfigError
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.neighbors import cosine_knn
 from graph_eigen.operators import normalized_adjacency
-from graph_eigen.presets import LARGE_GRAPH, recommended_config
+from graph_eigen.presets import neuralef_sign_config, recommended_config
 from graph_eigen.sampling import BatchSampler
 from graph_eigen.train import train
 
@@ -153,8 +153,10 @@ def test_devices_resolve_or_refuse():
             resolve_device("cuda")
 
 
-def test_large_graphs_get_the_sign_configuration():
-    small, large = recommended_config("X", 10_000), recommended_config("X", LARGE_GRAPH)
-    assert (small.encoder, small.objective, small.batch_operator) == ("sign", "basis", "global")
-    assert (large.encoder, large.objective, large.estimator) == ("sign", "neuralef", "targets")
-    assert recommended_config("X").objective == "basis"  # size unknown: the small-graph defaults
+def test_every_size_gets_the_same_method():
+    small, large = recommended_config("X", 10_000), recommended_config("X", 2_449_029)
+    for cfg in (small, large, recommended_config("X")):  # size unknown too
+        assert (cfg.encoder, cfg.objective, cfg.batch_operator) == ("sign", "basis", "feature_span")
+    assert large.batch_size > small.batch_size and large.epochs < small.epochs  # the same work per step
+    alternative = neuralef_sign_config("X")
+    assert (alternative.encoder, alternative.objective, alternative.estimator) == ("sign", "neuralef", "targets")

@@ -124,14 +124,14 @@ def test_feature_knn_sources_add_their_own_knn_graphs():
 def test_defaults_use_the_attributed_operator_only_where_there_are_features():
     from graph_eigen.config import TrainConfig
     from graph_eigen.errors import ConfigError
-    from graph_eigen.presets import LARGE_GRAPH, recommended_config
+    from graph_eigen.presets import recommended_config
 
     small = recommended_config("X", 10_000)
     assert (small.feature_knn, small.feature_knn_source) == (10, "both")
     featureless = recommended_config("X", 10_000, has_features=False)
     assert featureless.feature_knn == 0
     assert (featureless.encoder, featureless.objective) == ("table", "neuralef")  # nothing to encode
-    assert recommended_config("X", LARGE_GRAPH).feature_knn == 0  # the large-graph budget has no kNN search
+    assert recommended_config("X", 2_449_029).feature_knn == 10  # the same operator at every size
     assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
     with pytest.raises(ConfigError, match="`feature_knn_source`"):
         TrainConfig(feature_knn_source="pixels").validate()
@@ -146,3 +146,56 @@ def test_wide_features_are_searched_in_their_top_singular_directions():
     x = (rng.standard_normal((400, 5)) @ rng.standard_normal((5, 300))).astype(np.float32)
     reduced, full = knn_adjacency(x, 6, dims=16), knn_adjacency(x, 6, dims=0)
     assert reduced.nnz == full.nnz and abs(reduced - full).max() == 0
+
+
+def test_transform_new_nodes_of_the_enlarged_graph(tmp_path):
+    """New nodes join the training graph: transform(full, nodes=new) gives exactly the rows a
+    full embedding of the enlarged graph gives, and the old nodes' embedding does not move."""
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+    from graph_eigen.errors import ConfigError
+
+    full = load_dataset(SBM)
+    new = np.sort(np.random.default_rng(3).permutation(600)[:120])
+    old = np.setdiff1d(np.arange(600), new)
+    model = GraphEigen(dim=3, epochs=3).fit(full.subgraph(old))
+    before = model.embedding_.copy()
+    rows = model.transform(full, nodes=new)
+    assert rows.shape == (120, 3) and np.isfinite(rows).all()
+    assert np.allclose(rows, model.transform(full)[new], atol=1e-6)
+    assert np.array_equal(model.embedding_, before)
+    for bad, message in [([0, 0], "more than once"), ([600], "outside"), ([0.5], "integer node ids")]:
+        with pytest.raises(ConfigError, match=message):
+            model.transform(full, nodes=np.array(bad))
+
+
+def test_embed_nodes_writes_their_rows_only(tmp_path, capsys):
+    new = np.sort(np.random.default_rng(4).permutation(600)[:100])
+    old = np.setdiff1d(np.arange(600), new)
+    np.save(tmp_path / "old.npy", old)
+    np.save(tmp_path / "new.npy", new)
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SBM, "--dim", "3", "--epochs", "2", "--train-nodes", str(tmp_path / "old.npy"),
+                 "--out", str(run), "--no-progress"]) == 0
+    trained = np.load(run / "embeddings.npy")
+    assert main(["embed", str(run), "--dataset", SBM, "--out", str(tmp_path / "all.npy")]) == 0
+    assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy"),
+                 "--out", str(tmp_path / "new_rows.npy")]) == 0
+    assert np.allclose(np.load(tmp_path / "new_rows.npy"), np.load(tmp_path / "all.npy")[new], atol=1e-6)
+    assert json.loads((tmp_path / "new_rows.npy.json").read_text())["node_ids"] == str(tmp_path / "new.npy")
+    capsys.readouterr()
+    assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy")]) == 2
+    assert "needs --out" in capsys.readouterr().err
+    assert np.array_equal(np.load(run / "embeddings.npy"), trained)  # the run's own file untouched
+
+
+def test_table_encoder_refuses_out_of_sample():
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+    from graph_eigen.errors import ConfigError
+
+    graph = load_dataset("sbm:n=200,classes=2,avg_degree=8,features=0,seed=0")
+    model = GraphEigen(dim=2, epochs=1).fit(graph)
+    assert model.config_.encoder == "table"
+    with pytest.raises(ConfigError, match="`table` encoder"):
+        model.transform(graph)

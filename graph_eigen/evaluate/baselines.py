@@ -38,6 +38,19 @@ def exact_eigenmap(graph: Graph, dim: int) -> np.ndarray:
     return exact_eigenpairs(graph, dim).vectors.astype(np.float32)
 
 
+def feature_span_eigenmap(graph: Graph, dim: int, hops: int = 2, input_dim: int = 128, seed: int = 0) -> np.ndarray:
+    """The eigenmap of ``graph``'s operator restricted to the ``sign`` encoder's input span (the
+    features projected to ``input_dim`` and propagated ``hops`` times): the default's targets,
+    solved without training (n x dim, float32)."""
+    from ..encoders import EncoderConfig, build_encoder
+    from ..feature_span import feature_span_eigenpairs
+    from ..operators import normalized_adjacency
+
+    encoder = build_encoder("sign", graph, dim, EncoderConfig("sign", hops=hops, input_dim=input_dim), seed=seed)
+    inputs = encoder.prepare(graph).x.numpy()
+    return feature_span_eigenpairs(normalized_adjacency(graph), inputs, dim).vectors
+
+
 def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
     """A_hat^hops X with GCN normalization and self-loops (SGC's input to its linear classifier)."""
     from ..propagation import propagate
