@@ -1,5 +1,7 @@
 """Time the feature kNN graph (faiss) on a dataset and measure its recall against brute force.
 
+    python benchmarks/feature_knn.py --dataset tiled:CS --root ../shared/datasets --nodes 2449029 \
+        --json benchmarks/results/feature_knn_tiled_2449029.json        # real features, products' size
     python benchmarks/feature_knn.py                                   # sbm:preset=products
     python benchmarks/feature_knn.py --nodes 1000000 --json benchmarks/results/feature_knn_1000000.json
 
@@ -49,13 +51,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="sbm:preset=products", help="registry name (default %(default)s)")
     parser.add_argument("--root", default=None)
-    parser.add_argument("--nodes", type=int, default=None, help="an SBM of the products family with this many nodes")
+    parser.add_argument("--nodes", type=int, default=None, help="size of an sbm: or tiled: dataset")
     parser.add_argument("--k", type=int, default=10, help="neighbors per point (default %(default)s)")
     parser.add_argument("--queries", type=int, default=1000, help="points whose recall is measured")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    dataset = args.dataset if args.nodes is None else f"{args.dataset},n={args.nodes}"
+    key = "nodes" if args.dataset.startswith("tiled:") else "n"
+    dataset = args.dataset if args.nodes is None else f"{args.dataset},{key}={args.nodes}"
     graph = load_dataset(dataset, args.root)
     x = graph.x.numpy()
     start = time.perf_counter()
