@@ -132,6 +132,11 @@ class GraphEigen:
         folder = Path(folder)
         if folder.resolve() == Path(self.run_dir_).resolve():
             return folder
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"cannot save to '{folder}': it is a file, not a folder")
+        if folder.is_dir() and any(folder.iterdir()):  # never mix with, or replace, files already there
+            raise ConfigError(f"cannot save to '{folder}': the folder already holds files; choose a new "
+                              f"or empty folder")
         folder.mkdir(parents=True, exist_ok=True)
         for name in SAVED_FILES:
             if (Path(self.run_dir_) / name).is_file():

@@ -35,7 +35,7 @@ def cache_folder() -> Optional[Path]:
 
 
 def graph_fingerprint(graph: Graph) -> str:
-    """A hash of the graph's node count, edges and edge weights (memoized on the graph)."""
+    """A hash of the graph's node count, edges, edge weights and self-loops (memoized on the graph)."""
     cached = getattr(graph, "_fingerprint", None)
     if cached is not None:
         return cached
@@ -43,6 +43,9 @@ def graph_fingerprint(graph: Graph) -> str:
     digest.update(np.ascontiguousarray(graph.edge_index.numpy()).data)
     if graph.edge_weight is not None:
         digest.update(np.ascontiguousarray(graph.edge_weight.numpy()).data)
+    if graph.self_loop is not None:  # the diagonal changes the degrees and so the operator
+        digest.update(b"self_loop")
+        digest.update(np.ascontiguousarray(graph.self_loop.numpy()).data)
     graph._fingerprint = digest.hexdigest()
     return graph._fingerprint
 

@@ -71,6 +71,11 @@ def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int 
         features = features @ vt.T
     idx = cosine_knn(features, k)
     rows, cols = np.repeat(np.arange(n), k), idx.ravel()
+    # an all-zero row is similar to nothing: it gets no kNN edges, and nobody gets it as a neighbor
+    # (else every such row would be joined to the lowest ids, whose degree would pile up)
+    blank = ~np.any(features != 0, axis=1)
+    keep = ~(blank[rows] | blank[cols])
+    rows, cols = rows[keep], cols[keep]
     knn = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
     knn = (knn + knn.T).sign()
     knn.setdiag(0)

@@ -21,7 +21,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistContext
-from .errors import CheckpointError, TrainingDivergedError
+from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
 from .model import Model
@@ -99,7 +99,6 @@ class _Recorder:
         self.loop, self.folder, self.dist, self.cfg = loop, folder, loop.dist, loop.cfg
         self.saved_step: Optional[int] = None  # the step of the last checkpoint on disk
         run, writer = folder.path, self.dist.is_writer  # --overwrite of a run: a sibling until the first checkpoint
-        self.dist.on_writer(lambda: save_json(run / "config.json", {**self.cfg.to_dict(), **self.dist.run_info()}))
         if resume and (run / "checkpoint.pt").exists():
             state = load_checkpoint(run)
             try:
@@ -108,10 +107,14 @@ class _Recorder:
                 raise CheckpointError(f"cannot resume from the checkpoint in '{run}': "
                                       f"{str(exc).splitlines()[0]}") from exc
             self.saved_step = loop.step
+            if loop.step > loop.total_steps:  # checked before config.json is rewritten
+                raise ConfigError(f"`epochs` ({self.cfg.epochs}) is below the {loop.step / loop.steps_per_epoch:g} "
+                                  f"epochs this run has done: resuming can only extend a run")
             log.info("resumed from step %d", loop.step)
         elif resume and writer:
             log.warning("no checkpoint.pt in '%s' (killed before its first checkpoint): training starts "
                         "again from step 0 with the run's saved configuration", run)
+        self.dist.on_writer(lambda: save_json(run / "config.json", {**self.cfg.to_dict(), **self.dist.run_info()}))
         if resume and writer:  # drop the records of steps after the checkpoint: they are trained again
             _truncate_metrics(run / "metrics.jsonl", loop.step)
         elif writer:

@@ -57,3 +57,30 @@ def test_bad_inputs_are_refused_with_the_parameter_named():
         GraphEigen(options={"dimension": 3}).fit(load_dataset("sbm:n=200,classes=2,avg_degree=6,features=3"))
     with pytest.raises(CheckpointError, match="not fitted"):
         GraphEigen().transform(load_dataset("sbm:n=200,classes=2,avg_degree=6,features=3"))
+
+
+def test_defaults_fit_a_graph_of_100_nodes_with_features():
+    """The anchor count follows the graph's size in the presets, for the API as for the CLI."""
+    from graph_eigen import GraphEigen, load_dataset
+
+    graph = load_dataset("sbm:n=100,classes=2,avg_degree=8,features=6,seed=0")
+    model = GraphEigen(dim=4, epochs=2).fit(graph)
+    assert model.embedding_.shape == (100, 4) and model.config_.anchors == 50
+
+
+def test_save_never_replaces_or_mixes_with_existing_files(tmp_path):
+    from graph_eigen import GraphEigen, load_dataset
+    from graph_eigen.errors import ConfigError
+
+    model = GraphEigen(dim=3, epochs=1).fit(load_dataset("sbm:n=300,classes=3,avg_degree=8,features=6,seed=0"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"mine": 1}')
+    with pytest.raises(ConfigError, match="already holds files"):
+        model.save(mine)
+    assert (mine / "config.json").read_text() == '{"mine": 1}'
+    (tmp_path / "harness.py").write_text("print(1)\n")
+    with pytest.raises(ConfigError, match="is a file"):
+        model.save(tmp_path / "harness.py")
+    assert (tmp_path / "harness.py").read_text() == "print(1)\n"
+    assert (model.save(tmp_path / "new") / "checkpoint.pt").is_file()

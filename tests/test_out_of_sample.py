@@ -199,3 +199,27 @@ def test_table_encoder_refuses_out_of_sample():
     assert model.config_.encoder == "table"
     with pytest.raises(ConfigError, match="`table` encoder"):
         model.transform(graph)
+
+
+def test_all_zero_feature_rows_get_no_knn_edges():
+    """A blank feature row (CiteSeer has 15) is similar to nothing: before, every blank row was
+    joined to the lowest ids, whose degree piled up."""
+    from graph_eigen.feature_graph import knn_adjacency
+
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 12))
+    x[100:140] = 0.0
+    knn = knn_adjacency(x, 5)
+    degree = np.asarray(knn.sum(axis=1)).ravel()
+    assert degree[100:140].max() == 0
+    assert degree[:10].max() <= 20  # nobody collects the blank rows
+
+
+def test_eigen_cache_key_depends_on_self_loops():
+    from graph_eigen.eigen_cache import graph_fingerprint
+    from graph_eigen.graph import Graph
+
+    edges = np.array([[0, 1, 2], [1, 2, 3]])
+    plain = Graph.from_edges(edges, num_nodes=4)
+    looped = Graph.from_edges(edges, num_nodes=4, self_loop=np.ones(4))
+    assert graph_fingerprint(plain) != graph_fingerprint(looped)

@@ -408,3 +408,17 @@ def test_interrupted_checkpoint_write_keeps_previous_checkpoint(tmp_path, monkey
     monkeypatch.setattr(torch, "save", real_save)
     assert load_checkpoint(tmp_path)["step"] == 7
     assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT]
+
+
+def test_resume_with_fewer_epochs_than_done_is_refused(tmp_path, capsys):
+    """--resume --epochs N below the epochs already trained: refused, config.json untouched."""
+    from graph_eigen.cli import main
+
+    run = tmp_path / "run"
+    base = ["train", "--dataset", "sbm:n=300,classes=3,avg_degree=10,features=8,seed=0", "--dim", "3",
+            "--out", str(run), "--no-progress"]
+    assert main(base + ["--epochs", "3"]) == 0
+    before = (run / "config.json").read_bytes()
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "1", "--no-progress"]) == 2
+    assert "resuming can only extend a run" in capsys.readouterr().err
+    assert (run / "config.json").read_bytes() == before
