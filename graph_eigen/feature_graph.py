@@ -44,7 +44,9 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
         raise ConfigError(f"`feature_knn_weight` must be positive, got {weight}")
     if source not in SOURCES:
         raise ConfigError(f"`feature_knn_source` must be one of {', '.join(SOURCES)}, got '{source}'")
-    combined = graph.adjacency().astype(np.float64)
+    combined = graph.adjacency().astype(np.float32)
+    if graph.self_loop is not None:  # kept apart from the edges (the Graph carries it on)
+        combined = (combined - sp.diags(graph.self_loop.numpy())).tocsr()
     if source in ("raw", "both"):
         combined = combined + weight * knn_adjacency(graph.x.numpy(), k)
     if source in ("propagated", "both"):
@@ -52,10 +54,7 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
 
         smoothed = propagate(graph, graph.x, PROPAGATION_HOPS)[-1].numpy()
         combined = combined + weight * knn_adjacency(smoothed, k)
-    combined = combined.tocoo()
-    return Graph.from_edges(np.vstack([combined.row, combined.col]), num_nodes=graph.num_nodes, x=graph.x,
-                            y=graph.y, edge_weight=combined.data, split=graph.split,
-                            name=graph.name, self_loop=graph.self_loop)
+    return Graph.from_symmetric_adjacency(combined, like=graph)
 
 
 def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
@@ -76,7 +75,7 @@ def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int 
     blank = ~np.any(features != 0, axis=1)
     keep = ~(blank[rows] | blank[cols])
     rows, cols = rows[keep], cols[keep]
-    knn = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    knn = sp.csr_matrix((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(n, n))
     knn = (knn + knn.T).sign()
     knn.setdiag(0)
     knn.eliminate_zeros()

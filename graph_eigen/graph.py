@@ -111,6 +111,29 @@ class Graph:
             self_loop=_check_self_loop(self_loop, num_nodes),
         )
 
+    @classmethod
+    def from_symmetric_adjacency(cls, adjacency: sp.spmatrix, like: "Graph") -> "Graph":
+        """A Graph with ``like``'s nodes, features, labels, split, name and self-loops and the
+        edges of ``adjacency``, a symmetric sparse matrix with non-negative weights (its diagonal
+        is dropped). No edge-list round trip: at 2.45M nodes and 100M entries,
+        :meth:`from_edges` would symmetrize and sort twice the entries again (several GiB)."""
+        a = sp.csr_matrix(adjacency, dtype=np.float32)
+        n = like.num_nodes
+        if a.shape != (n, n):
+            raise InvalidGraphError(f"the adjacency is {a.shape} but the graph has {n} nodes")
+        if a.diagonal().any():
+            a = (a - sp.diags(a.diagonal())).tocsr()
+        a.eliminate_zeros()
+        a.sort_indices()
+        if a.nnz == 0:
+            raise InvalidGraphError("empty graph: no edges left after removing self-loops")
+        if not np.all(np.isfinite(a.data)) or a.data.min() < 0:
+            raise InvalidGraphError("edge weights must be finite and non-negative")
+        row = np.repeat(np.arange(n, dtype=np.int64), np.diff(a.indptr))
+        edge_index = torch.from_numpy(np.vstack([row, a.indices.astype(np.int64)]))
+        return cls(edge_index=edge_index, num_nodes=n, x=like.x, y=like.y, edge_weight=torch.from_numpy(a.data),
+                   split=like.split, name=like.name, self_loop=like.self_loop)
+
     # ------------------------------------------------------------------ views
     @property
     def num_edges(self) -> int:
