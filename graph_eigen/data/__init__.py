@@ -61,7 +61,7 @@ def load_dataset(name: str, root: Optional[str] = None) -> Graph:
     if lowered.startswith("tiled:"):
         from .tiled import load_tiled
 
-        return load_tiled(name.partition(":")[2], root)
+        return load_tiled(name.partition(":")[2], root, load_dataset)
     if lowered.startswith("file:"):
         from .files import load_file
 

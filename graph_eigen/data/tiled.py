@@ -19,7 +19,7 @@ per-node features; report several copy counts and noise levels (docs/large_graph
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -31,10 +31,9 @@ _KEYS: dict[str, type] = {"copies": int, "nodes": int, "noise": float, "p": floa
 DEFAULTS: dict[str, Any] = {"noise": 0.5, "p": 0.1, "dims": DIMS, "seed": 0}
 
 
-def load_tiled(spec: str, root: Optional[str]) -> Graph:
-    """Parse ``BASE,key=value,...`` and build :func:`tile_graph` of the registry graph BASE."""
-    from . import load_dataset
-
+def load_tiled(spec: str, root: Optional[str], load_dataset: Callable[[str, Optional[str]], Graph]) -> Graph:
+    """Parse ``BASE,key=value,...`` and build :func:`tile_graph` of the graph BASE, which
+    ``load_dataset`` (the registry's loader) reads from ``root``."""
     base_name, _, rest = spec.partition(",")
     if not base_name.strip():
         raise ConfigError("tiled spec: name the base graph first, e.g. 'tiled:CS,nodes=1000000'")
