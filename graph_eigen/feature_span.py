@@ -53,10 +53,7 @@ def feature_span_eigenpairs(kernel: sp.spmatrix, features: np.ndarray, k: int,
     n = z.shape[0]
     if kernel.shape != (n, n):
         raise ConfigError(f"the kernel is {kernel.shape} but the features have {n} rows")
-    if with_constant:
-        z = np.hstack([z, np.ones((n, 1), dtype=np.float32)])
-    gram = _gram(z, z)
-    cross = _gram(z, None, kernel)
+    gram, cross = _grams(z, sp.csr_matrix(kernel, dtype=np.float32), with_constant)
     scale, basis = np.linalg.eigh(gram)
     keep = scale > RANK_TOL * scale.max()
     if k > int(keep.sum()):
@@ -67,32 +64,43 @@ def feature_span_eigenpairs(kernel: sp.spmatrix, features: np.ndarray, k: int,
     mu, rotation = np.linalg.eigh((reduced + reduced.T) / 2)
     top = np.argsort(-mu)[:k]
     coefficients = whiten @ rotation[:, top]
-    vectors = _rows_times(z, coefficients)
+    vectors = _rows_times(z, coefficients, with_constant)
     return FeatureSpanEigenpairs(values=1.0 - mu[top], vectors=vectors, coefficients=coefficients)
 
 
-def _gram(z: np.ndarray, other: np.ndarray | None, kernel: sp.spmatrix | None = None) -> np.ndarray:
-    """Z^T Z (``other`` is Z) or Z^T K Z (``kernel`` given), accumulated in float64 by blocks."""
-    m = z.shape[1]
-    out = np.zeros((m, m))
-    if kernel is None:
-        for start in range(0, z.shape[0], CHUNK):
-            block = z[start:start + CHUNK].astype(np.float64)
-            out += block.T @ block
-        return out
-    kernel = sp.csr_matrix(kernel, dtype=np.float32)
-    step = max(1, PRODUCT_ELEMENTS // z.shape[0])  # columns per sparse product
-    for start in range(0, m, step):
-        product = kernel @ z[:, start:start + step]  # (n, step) float32
-        for row in range(0, z.shape[0], CHUNK):
-            out[:, start:start + step] += z[row:row + CHUNK].astype(np.float64).T @ \
-                product[row:row + CHUNK].astype(np.float64)
-    return out
+def _block(z: np.ndarray, start: int, stop: int, with_constant: bool) -> np.ndarray:
+    """Rows ``start:stop`` of Z (with the column of ones) in float64."""
+    block = z[start:stop].astype(np.float64)
+    return np.hstack([block, np.ones((len(block), 1))]) if with_constant else block
 
 
-def _rows_times(z: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
-    """Z C as float32, by blocks of rows."""
+def _grams(z: np.ndarray, kernel: sp.csr_matrix, with_constant: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Z^T Z and Z^T K Z (Z with the column of ones), accumulated in float64 by blocks: no
+    n-row copy of Z is made, and K Z is held a few hundred MB of columns at a time."""
+    n, m = z.shape
+    width = m + int(with_constant)
+    gram, cross = np.zeros((width, width)), np.zeros((width, width))
+    for start in range(0, n, CHUNK):
+        block = _block(z, start, start + CHUNK, with_constant)
+        gram += block.T @ block
+    step = max(1, PRODUCT_ELEMENTS // n)  # columns per sparse product
+    for first in range(0, width, step):
+        last = min(first + step, width)
+        product = np.empty((n, last - first), dtype=np.float32)  # K times columns first:last of [Z, 1]
+        data_cols = min(last, m) - first
+        if data_cols > 0:
+            product[:, :data_cols] = kernel @ z[:, first:first + data_cols]
+        if last > m:  # the column of ones
+            product[:, -1] = kernel @ np.ones(n, dtype=np.float32)
+        for start in range(0, n, CHUNK):
+            cross[:, first:last] += _block(z, start, start + CHUNK, with_constant).T @ \
+                product[start:start + CHUNK].astype(np.float64)
+    return gram, cross
+
+
+def _rows_times(z: np.ndarray, coefficients: np.ndarray, with_constant: bool) -> np.ndarray:
+    """[Z, 1] C as float32, by blocks of rows."""
     out = np.empty((z.shape[0], coefficients.shape[1]), dtype=np.float32)
     for start in range(0, z.shape[0], CHUNK):
-        out[start:start + CHUNK] = z[start:start + CHUNK].astype(np.float64) @ coefficients
+        out[start:start + CHUNK] = _block(z, start, start + CHUNK, with_constant) @ coefficients
     return out
