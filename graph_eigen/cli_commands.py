@@ -118,7 +118,7 @@ def _train(args: argparse.Namespace) -> int:
         check_resume_options(args, saved)
         cfg = TrainConfig.from_dict({**saved.to_dict(), "epochs": args.epochs or saved.epochs})
     if args.distributed:
-        return _train_distributed(args, cfg)
+        return _train_distributed(args, cfg, from_file)
     graph = load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
     if not args.resume:  # the defaults depend on the graph's size and features (presets.py)
         cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
@@ -132,19 +132,27 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_distributed(args: argparse.Namespace, cfg: TrainConfig) -> int:
+def _train_distributed(args: argparse.Namespace, cfg: TrainConfig, from_file: dict) -> int:
     """``graph-eigen train ... --distributed`` on every rank: train, export, print (rank 0)."""
     from .distributed import TABLE_MESSAGE, export_sharded, init_distributed
     from .train import train
 
-    if cfg.encoder == "table":
+    if cfg.encoder == "table":  # asked for explicitly: refused before the process group starts
         raise ConfigError(TABLE_MESSAGE)
     ctx = init_distributed()
     try:
         # rank 0 loads first (a loader may write processed files to the cache), then the others
-        graph = ctx.on_writer(lambda: run_graph(cfg))
+        def load():
+            return load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
+
+        graph = ctx.on_writer(load)
         if not ctx.is_writer:
-            graph = run_graph(cfg)
+            graph = load()
+        if not args.resume:  # the same size-based defaults as one process gets (presets.py)
+            cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
+        if cfg.encoder == "table":  # the defaults of a graph without features
+            raise ConfigError(TABLE_MESSAGE)
+        graph = run_operator(cfg, graph)
         model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                       progress=not args.no_progress, dist=ctx)
         emb_path = Path(args.out) / "embeddings.npy"
