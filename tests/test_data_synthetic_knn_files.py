@@ -207,3 +207,17 @@ def test_bad_edge_lists(tmp_path, text, match):
     with pytest.raises(InvalidGraphError, match=match) as info:
         load_file(str(path))
     assert "bad.csv" in str(info.value)
+
+
+def test_csv_with_a_pandas_index_column_and_a_typo_in_the_first_line(tmp_path):
+    """A pandas CSV with its index (header ``,id_1,id_2``) reads the two id columns, not the
+    index as a source and the ids as weights; a first line ``0,1O`` is bad data, not a header."""
+    from graph_eigen.data import load_dataset
+    from graph_eigen.errors import InvalidGraphError
+
+    (tmp_path / "pandas.csv").write_text(",id_1,id_2\n0,0,1\n1,1,2\n2,2,3\n")
+    g = load_dataset(f"file:{tmp_path / 'pandas.csv'}")
+    assert g.num_nodes == 4 and g.num_edges == 3 and g.edge_weight is None
+    (tmp_path / "typo.csv").write_text("0,1O\n1,2\n2,3\n")
+    with pytest.raises(InvalidGraphError, match="line 1: cannot parse '0,1O'"):
+        load_dataset(f"file:{tmp_path / 'typo.csv'}")

@@ -131,13 +131,15 @@ def _load_npz(p: Path) -> Graph:
 
 # ---------------------------------------------------------------------- text edge lists
 def _load_edge_list(p: Path) -> Graph:
-    header_line, delimiter = _sniff(p)
+    header_line, delimiter, columns = _sniff(p)
+    index_column = header_line is not None and columns[0] == ""  # pandas' to_csv with its index
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
             table = np.loadtxt(
                 p, dtype=np.float64, comments="#", delimiter=delimiter,
                 skiprows=header_line + 1 if header_line is not None else 0, ndmin=2,
+                usecols=range(1, len(columns)) if index_column else None,
             )
     except ValueError:
         raise InvalidGraphError(_first_bad_line(p, header_line, delimiter)) from None
@@ -159,8 +161,11 @@ def _load_edge_list(p: Path) -> Graph:
     return Graph.from_edges(ei, num_nodes=num_nodes, x=x, y=y, edge_weight=weight, name=p.stem)
 
 
-def _sniff(p: Path) -> tuple[Optional[int], Optional[str]]:
-    """(line index of a header, or None; delimiter: ',' or None for tabs/spaces)."""
+def _sniff(p: Path) -> tuple[Optional[int], Optional[str], list[str]]:
+    """(line index of a header, or None; delimiter: ',' or None for tabs/spaces; the first
+    line's fields). A header has no number among its first two fields (``src,dst``, or
+    ``,id_1,id_2`` as pandas writes it with its index); a line mixing a number and a word
+    (``0,1O``) is data that does not parse, not a header."""
     try:
         with open(p, "r", encoding="utf-8") as f:
             for i, line in enumerate(f):
@@ -169,15 +174,15 @@ def _sniff(p: Path) -> tuple[Optional[int], Optional[str]]:
                     continue
                 delimiter = "," if "," in text else None
                 fields = [s.strip() for s in text.split(delimiter)]
-                is_header = not all(_is_number(s) for s in fields[:2])
-                return (i if is_header else None), delimiter
+                is_header = not any(_is_number(s) for s in fields[:2])
+                return (i if is_header else None), delimiter, fields
     except UnicodeDecodeError:
         raise InvalidGraphError(
             "not a text edge list (not UTF-8; npz files need the .npz suffix)"
         ) from None
     except OSError as exc:
         raise DatasetNotFoundError(f"cannot read graph file '{p}': {exc}") from None
-    return None, None
+    return None, None, []
 
 
 def _first_bad_line(p: Path, header_line: Optional[int], delimiter: Optional[str]) -> str:
