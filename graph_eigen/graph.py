@@ -258,7 +258,13 @@ def _check_labels(y, n: int) -> Optional[torch.Tensor]:
     if y.is_floating_point():
         if not torch.isfinite(y).all() or (y != y.round()).any():
             raise InvalidGraphError("labels must be integer class ids (-1 for unlabeled)")
-    return y.long()
+    y = y.long()
+    if y.numel() and int(y.max()) >= max(n, 2):  # a class per node at most: larger ids are not class ids
+        raise InvalidGraphError(f"labels must be class ids 0..C-1 (-1 for unlabeled) with C at most the "
+                                f"number of nodes ({n}); the largest is {int(y.max())}: map them to 0..C-1")
+    if y.numel() and int(y.min()) < -1:
+        raise InvalidGraphError(f"labels must be class ids 0..C-1 or -1 (unlabeled), got {int(y.min())}")
+    return y
 
 
 def _check_split(split: Optional[dict], n: int) -> Optional[dict[str, torch.Tensor]]:

@@ -77,3 +77,19 @@ def test_subgraph_renumbers_and_keeps_features():
     assert sub.num_nodes == 3 and sub.num_edges == 2
     assert torch.equal(sub.x, x[[1, 2, 3]])
     assert sub.y.tolist() == [1, 0, 1]
+
+
+def test_label_ids_that_are_not_class_ids_are_refused():
+    """A class id of 1e9 made the probe allocate 36 GB and `info` report 1e9 classes."""
+    import numpy as np
+    import pytest
+
+    from graph_eigen.errors import InvalidGraphError
+    from graph_eigen.graph import Graph
+
+    edges = np.array([[0, 1, 2], [1, 2, 3]])
+    with pytest.raises(InvalidGraphError, match="largest is 1000000000"):
+        Graph.from_edges(edges, num_nodes=4, y=np.array([0, 1, 0, 10**9]))
+    with pytest.raises(InvalidGraphError, match="got -5"):
+        Graph.from_edges(edges, num_nodes=4, y=np.array([0, 1, -5, 1]))
+    assert Graph.from_edges(edges, num_nodes=4, y=np.array([0, 3, -1, 1])).num_classes == 4
