@@ -73,6 +73,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
         raise
     with recorder:
         recorder.run(stop_after)
+    loop.model.objective.release()  # what only training reads: export and inference need none of it
     return loop.model
 
 

@@ -108,6 +108,10 @@ class Objective(nn.Module):
         """``(loss, record)`` on one batch; see the module docstring."""
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Drop what only training reads (the set-up's references to the graph and sampler, and
+        per-node caches), once training has ended; the saved state is kept. Default: nothing."""
+
     @torch.no_grad()
     def finalize(self, psi_all: torch.Tensor) -> torch.Tensor:
         """The exported embedding from the encoder's output on every node (default: unchanged)."""

@@ -148,6 +148,11 @@ class BASiS(Objective):
         if global_vectors is not None:
             self._global_targets = global_vectors * np.sqrt(graph.num_nodes)
 
+    def release(self) -> None:
+        """The graph, the sampler and the whole-graph targets (n x K) are for training only: at
+        2.45M nodes they hold the encoder's propagated input, 2.9 GB, through export."""
+        self._graph = self._sampler = self._global_targets = None
+
     def refresh_reference(self) -> None:
         """A new reference from a fresh batch, aligned to the old one (a global transform);
         drawn by the leader and shared with the other processes."""
