@@ -7,7 +7,7 @@ feature_graph.py), whose targets are that operator's eigenmap restricted to the 
 encoder's input (``feature_span``: one Rayleigh-Ritz solve, feature_span.py), learned by the
 ``sign`` encoder (an MLP on the features propagated over the operator, seed-only batches).
 K = 48. Below 300,000 nodes its probe matches the exact eigenmap of the same operator; on a
-real graph tiled to 256,662 nodes the exact eigenmap falls 8.8 points under SGC where this one
+real graph tiled to 256,662 nodes the exact eigenmap falls 7.9 points under SGC where this one
 stays above it (docs/large_graphs.md), so no size needs another method.
 
 Only the batch and the number of epochs follow the graph's size (:func:`batch_and_epochs`):
