@@ -44,9 +44,7 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
         raise ConfigError(f"`feature_knn_weight` must be positive, got {weight}")
     if source not in SOURCES:
         raise ConfigError(f"`feature_knn_source` must be one of {', '.join(SOURCES)}, got '{source}'")
-    combined = graph.adjacency().astype(np.float32)
-    if graph.self_loop is not None:  # kept apart from the edges (the Graph carries it on)
-        combined = (combined - sp.diags(graph.self_loop.numpy())).tocsr()
+    combined = graph.adjacency().astype(np.float32)  # its self-loop diagonal is dropped below, the Graph keeps it
     if source in ("raw", "both"):
         combined = combined + weight * knn_adjacency(graph.x.numpy(), k)
     if source in ("propagated", "both"):
