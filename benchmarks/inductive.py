@@ -118,10 +118,17 @@ def run_graph_protocol(name: str, root: str, seed: int, exact: bool) -> dict:
         return {f"d_G_{key}": round(subspace_distance(emb_new, ref[new]), 3) for key, ref in reference.items()} | \
                {f"aligned_error_{key}": round(aligned_error(emb, ref, old, new), 3) for key, ref in reference.items()}
 
+    _, setup = timed(lambda: model.prepare_incremental(full, new))  # the old nodes' state, built once
+    out["incremental_setup_seconds"] = round(setup, 1)
     for label, graph in (("edges", full), ("cold-1", cold_start(full, new, 1, seed)), ("cold-0", cold_start(full, new, 0, seed))):
         rows, seconds = timed(lambda: model.transform(graph, nodes=new))
         row = {"probe": probe(model.embedding_, rows), "seconds": round(seconds, 2),
                "new_nodes_per_second": round(new.size / seconds), **spectral(rows)}
+        fast, seconds = timed(lambda: model.transform(graph, nodes=new, incremental=True))
+        row["incremental"] = {"probe": probe(model.embedding_, fast), "seconds": round(seconds, 3),
+                              "new_nodes_per_second": round(new.size / seconds),
+                              "relative_difference_to_full": round(float(np.linalg.norm(fast - rows) / np.linalg.norm(rows)), 4),
+                              **spectral(fast)}
         if exact:
             row["nystrom_probe"] = probe(old_pairs.vectors, nystrom(run_operator(cfg, graph), old, new,
                                                                    old_pairs.values, old_pairs.vectors))

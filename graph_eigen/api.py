@@ -95,17 +95,22 @@ class GraphEigen:
             weakref.finalize(self, shutil.rmtree, run, ignore_errors=True)
         model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
         export_embeddings(model, graph, run / "embeddings.npy", run_dir=run)
-        self.model_, self.config_, self.run_dir_ = model, cfg, run
+        self.model_, self.config_, self.run_dir_, self.extension_ = model, cfg, run, None
         self.embedding_ = np.load(run / "embeddings.npy")
         self.eigenvalues_ = model.objective.learned_eigenvalues().numpy()
         return self
 
-    def transform(self, graph: Any, features: Any = None, nodes: Any = None) -> np.ndarray:
+    def transform(self, graph: Any, features: Any = None, nodes: Any = None, incremental: bool = False) -> np.ndarray:
         """The embedding of the nodes of ``graph`` (float32, one row per node) by the trained encoder.
 
         ``nodes``: ids of the nodes to embed, for new nodes that joined the training graph (their
         edges may point to old nodes; the operator's kNN graphs are searched among all of
         ``graph``'s nodes). Only their rows are returned: ``embedding_`` stays as it is.
+
+        ``incremental`` (with ``nodes``; the other nodes of ``graph`` must be the training graph's,
+        in order): keep the training graph's operator state and compute the new nodes' rows only,
+        in time proportional to their number (extension.py). Without it every row of the enlarged
+        graph's operator is rebuilt, and the new rows equal those of a full ``transform(graph)``.
         """
         from .embed import embed_graph
         from .model import load_model
@@ -117,6 +122,10 @@ class GraphEigen:
                               "another graph's nodes (choose a feature encoder such as `sign`)")
         graph = as_graph(graph, features)
         ids = None if nodes is None else check_node_ids(nodes, graph.num_nodes, "`nodes`").numpy()
+        if incremental:
+            if ids is None:
+                raise ConfigError("incremental=True embeds the new nodes given by `nodes`; pass their ids")
+            return self.prepare_incremental(graph, ids).extension_.embed(graph, ids)
         graph = run_operator(self.config_, graph)  # the operator the model was trained on
         if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
             self.model_ = load_model(self.run_dir_, graph)
@@ -176,6 +185,24 @@ class GraphEigen:
                 cfg[name] = getattr(self, name)
         cfg.update(seed=self.seed, device=self.device, dataset=graph.name)
         return TrainConfig.from_dict(cfg).validate()
+
+    def prepare_incremental(self, graph: Any, nodes: Any) -> "GraphEigen":
+        """Build, once, the training graph's state that ``transform(..., incremental=True)`` reads
+        (its kNN indexes, degrees and propagated features), from ``graph`` without ``nodes``, which
+        must be the training graph. Called by the first incremental transform; returns self."""
+        from .extension import NewNodeExtension
+        from .model import load_model
+        from .run_graph import check_node_ids, run_operator
+
+        self._check_fitted()
+        if getattr(self, "extension_", None) is None:
+            graph = as_graph(graph)
+            new = check_node_ids(nodes, graph.num_nodes, "`nodes`").numpy()
+            old_graph = graph.subgraph(np.setdiff1d(np.arange(graph.num_nodes), new))
+            if getattr(self, "model_", None) is None:
+                self.model_ = load_model(self.run_dir_, run_operator(self.config_, old_graph))
+            self.extension_ = NewNodeExtension(self.config_, self.model_, old_graph)
+        return self
 
     def _check_fitted(self) -> None:
         if getattr(self, "run_dir_", None) is None:

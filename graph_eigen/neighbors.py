@@ -29,11 +29,20 @@ def cosine_knn(features: np.ndarray, k: int, seed: int = 0, exact: bool | None =
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
         raise ConfigError("the feature kNN graph needs faiss: pip install faiss-cpu") from exc
     x = np.ascontiguousarray(features, dtype=np.float32)
-    n, d = x.shape
+    n = x.shape[0]
     if not 1 <= k < n:
         raise ConfigError(f"k must lie in [1, {n - 1}] for {n} points, got {k}")
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    x = x / np.maximum(norms, 1e-12)  # a zero row stays zero: similarity 0 to everything
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # a zero row stays zero
+    _, idx = cosine_index(x, seed, exact).search(x, k + 1)
+    return _drop_self(idx, k)
+
+
+def cosine_index(unit_rows: np.ndarray, seed: int = 0, exact: bool | None = None):
+    """A faiss inner-product index holding ``unit_rows`` (float32, rows of unit norm or zero):
+    flat (exact) up to ``EXACT_LIMIT`` rows, IVF-Flat above."""
+    import faiss
+
+    n, d = unit_rows.shape
     exact = n <= EXACT_LIMIT if exact is None else exact
     if exact:
         index = faiss.IndexFlatIP(d)
@@ -42,11 +51,10 @@ def cosine_knn(features: np.ndarray, k: int, seed: int = 0, exact: bool | None =
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, lists, faiss.METRIC_INNER_PRODUCT)
         sample = np.random.default_rng(seed).choice(n, size=min(n, max(TRAIN_SAMPLE, 40 * lists)), replace=False)
         index.cp.seed = seed
-        index.train(x[np.sort(sample)])
+        index.train(unit_rows[np.sort(sample)])
         index.nprobe = NPROBE
-    index.add(x)
-    _, idx = index.search(x, k + 1)
-    return _drop_self(idx, k)
+    index.add(unit_rows)
+    return index
 
 
 def _drop_self(idx: np.ndarray, k: int) -> np.ndarray:

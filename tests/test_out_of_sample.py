@@ -223,3 +223,60 @@ def test_eigen_cache_key_depends_on_self_loops():
     plain = Graph.from_edges(edges, num_nodes=4)
     looped = Graph.from_edges(edges, num_nodes=4, self_loop=np.ones(4))
     assert graph_fingerprint(plain) != graph_fingerprint(looped)
+
+
+def test_incremental_rows_equal_the_full_transform_when_old_nodes_are_untouched():
+    """New nodes without graph edges, on the plain graph operator (no kNN): their arrival changes
+    nothing of the old nodes, so the kept-state rows equal a full transform's exactly."""
+    import torch
+
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+    from graph_eigen.graph import Graph
+
+    base = load_dataset(SBM)
+    rng = np.random.default_rng(5)
+    extra = torch.from_numpy(rng.standard_normal((40, base.num_features)).astype(np.float32))
+    full = Graph.from_edges(base.edge_index, num_nodes=640, x=torch.cat([base.x, extra]), name="grown")
+    new = np.arange(600, 640)
+    model = GraphEigen(dim=3, epochs=2, encoder="sign", options={"feature_knn": 0}).fit(base)
+    rows = model.transform(full, nodes=new, incremental=True)
+    assert np.allclose(rows, model.transform(full, nodes=new), atol=1e-5)
+
+
+def test_incremental_rows_stay_close_to_the_full_transform_on_the_default_operator():
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+    from graph_eigen.errors import ConfigError
+
+    full = load_dataset(SBM)
+    new = np.random.default_rng(6).permutation(600)[:60]  # unsorted: rows follow the given order
+    old = np.setdiff1d(np.arange(600), new)
+    model = GraphEigen(dim=3, epochs=2).fit(full.subgraph(old))
+    before = model.embedding_.copy()
+    fast, exact = model.transform(full, nodes=new, incremental=True), model.transform(full, nodes=new)
+    assert fast.shape == (60, 3) and np.array_equal(model.embedding_, before)
+    assert np.linalg.norm(fast - exact) / np.linalg.norm(exact) < 0.2
+    with pytest.raises(ConfigError, match="trained on 540"):
+        model.transform(full, nodes=new[:10], incremental=True)
+    with pytest.raises(ConfigError, match="pass their ids"):
+        model.transform(full, incremental=True)
+
+
+def test_new_rows_find_their_neighbors_among_old_and_new_rows():
+    from graph_eigen.extension import SearchSpace
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((300, 6)).astype(np.float32)
+    x[5] = 0  # a blank old row is nobody's neighbor
+    new = rng.standard_normal((20, 6)).astype(np.float32)
+    rows, cols = SearchSpace.build(x).neighbors(new, 4)
+    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    everything = unit(np.vstack([x, new]))
+    sims = unit(new) @ everything.T
+    sims[np.arange(20), 300 + np.arange(20)] = -np.inf  # not itself
+    sims[:, 5] = -np.inf
+    expected = np.argsort(-sims, axis=1)[:, :4]
+    assert np.array_equal(np.bincount(rows, minlength=20), np.full(20, 4))
+    for i in range(20):
+        assert set(cols[rows == i]) == set(expected[i])
