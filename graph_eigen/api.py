@@ -172,6 +172,8 @@ class GraphEigen:
         from .presets import recommended_config
 
         options = self.options or {}
+        if not isinstance(options, dict):
+            raise ConfigError(f"`options` must be a dict of option names to values, got {type(options).__name__}")
         cfg = recommended_config(graph.name, graph.num_nodes, objective=self.objective or options.get("objective"),
                                  encoder=self.encoder or options.get("encoder"),
                                  has_features=graph.x is not None).to_dict()

@@ -131,8 +131,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """A configuration from options as they enter (API keywords, ``options``, ``--config``
+        files): each value coerced to its field's type (:func:`coerce_option`), so that what trains
+        also saves and loads; unknown keys are ignored."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"options must be a mapping of option names to values, got {type(data).__name__}")
+        types = {f.name: str(f.type) for f in fields(cls)}
+        return cls(**{k: coerce_option(k, v, types[k]) for k, v in data.items() if k in types})
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "TrainConfig":
@@ -147,6 +152,70 @@ class TrainConfig:
             return cls.from_dict(data)
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             raise CheckpointError(f"'{path}' is corrupt: {exc}") from exc
+
+
+def coerce_option(name: str, value, kind: str):
+    """``value`` as the type ``kind`` of option ``name`` (``int``, ``float``, ``str``, ``bool``,
+    ``list`` of ints, or ``Optional[...]`` of one): numpy scalars become Python's, whole floats
+    (8.0) ints, numeric strings ("1e-3", as YAML 1.1 reads an exponent) numbers, "10,5" a list;
+    anything else is a :class:`ConfigError` naming the option."""
+    import numbers
+
+    optional = kind.startswith("Optional[")
+    base = kind[len("Optional["):-1] if optional else kind
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{param(name)} must be {base}, got None")
+
+    def fail(expected: str):
+        return ConfigError(f"{param(name)} must be {expected}, got {value!r}")
+
+    def as_int(v):
+        if isinstance(v, bool):
+            raise fail("an integer")
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if isinstance(v, numbers.Real) and float(v).is_integer():
+            return int(v)
+        if isinstance(v, str):
+            try:
+                return int(v)
+            except ValueError:
+                try:
+                    return as_int(float(v))
+                except ValueError:
+                    pass
+        raise fail("an integer")
+
+    if base == "int":
+        return as_int(value)
+    if base == "float":
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise fail("a number")
+    if base == "bool":
+        if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+            return bool(value)
+        words = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+        if isinstance(value, str) and value.strip().lower() in words:
+            return words[value.strip().lower()]
+        raise fail("true or false")
+    if base == "str":
+        if isinstance(value, str):
+            return value
+        raise fail("a string")
+    if base == "list":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) and type(items).__name__ != "ndarray":
+            raise fail("a list of integers (or \"10,5\")")
+        return [as_int(v) for v in items]
+    return value
 
 
 def _check_types(cls, data: dict) -> None:

@@ -1,7 +1,9 @@
 """Run folders: what counts as a run, an exclusive lock per folder, and `--overwrite` that keeps
 the old run until the new one has its first checkpoint.
 
-A run is a folder holding ``config.json``. Only a run (or an empty folder) may be replaced. The
+A run is a folder holding graph-eigen's ``config.json``. Only a run holding nothing but the files
+a run writes (``RUN_FILES``), or an empty folder, may be replaced: a folder where the user keeps
+other files is refused, never emptied. The
 replacement is written in the hidden sibling ``.NAME.new`` and renamed onto ``NAME`` after its
 first checkpoint (the old run goes to ``.NAME.old`` for the moment of the swap, then is deleted);
 if training fails before that, the old run is untouched and ``.NAME.new`` is removed.
@@ -17,11 +19,37 @@ from typing import Optional
 from .errors import CheckpointError, ConfigError
 
 LOCK = ".graph-eigen.lock"
+CONFIG = "config.json"
+CHECKPOINT = "checkpoint.pt"
+EMBEDDINGS = "embeddings.npy"
+METRICS = "metrics.jsonl"
+EVAL = "eval.json"
+PROBE = "probe.json"
+PLOTS = ("training_curves.png", "spectrum.png", "truncation.png", "embedding_2d.png")
+RUN_FILES = (CONFIG, CHECKPOINT, EMBEDDINGS, EMBEDDINGS + ".json", METRICS, EVAL, PROBE, *PLOTS, LOCK)
 
 
 def is_run(folder: str | Path) -> bool:
-    """Whether ``folder`` holds a run (its config.json)."""
-    return (Path(folder) / "config.json").is_file()
+    """Whether ``folder`` holds a run: a config.json that graph-eigen wrote (a JSON object with
+    the run's ``objective``, ``encoder`` and ``dim``)."""
+    import json
+
+    path = Path(folder) / CONFIG
+    if not path.is_file():
+        return False
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(content, dict) and {"objective", "encoder", "dim"} <= set(content)
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in ``folder`` that a run does not write (a user's files), sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                  if p.name not in RUN_FILES and not (p.name.startswith(".") and p.name.endswith(".tmp")))
 
 
 def has_entries(folder: Path, ignore: tuple = (LOCK,)) -> bool:
@@ -109,8 +137,13 @@ class RunFolder:
         if has_entries(out) and not self.overwrite:
             raise ConfigError(f"run folder '{out}' already exists and is not empty; pass `overwrite` or `resume`")
         if has_entries(out) and not is_run(out):
-            raise ConfigError(f"'{out}' is not empty and holds no run (no config.json): refusing to replace "
-                              f"it; choose another `out`")
+            raise ConfigError(f"'{out}' is not empty and holds no run (no graph-eigen config.json): refusing "
+                              f"to replace it; choose another `out`")
+        foreign = foreign_entries(out)
+        if has_entries(out) and foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ConfigError(f"'{out}' holds files a run does not write ({shown}): `overwrite` would "
+                              f"delete them; move them or choose another `out`")
 
     def open(self) -> Path:
         """Create and lock the folder; for --overwrite of a run, create and lock ``.NAME.new``."""
