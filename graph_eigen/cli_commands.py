@@ -126,7 +126,8 @@ def _train(args: argparse.Namespace) -> int:
     model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                   progress=not args.no_progress)
     with RunLock(args.out):  # another writer may have taken the folder since training ended
-        meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out)
+        meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out,
+                                 row_ids=cfg.train_nodes and f"the ids of {cfg.train_nodes}, sorted")
     print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
                       "nodes": meta["nodes"], "dim": meta["dim"]}))
     return 0
@@ -208,11 +209,20 @@ def _eval(args: argparse.Namespace) -> int:
     from .evaluate.report import spectral_report
     from .io import save_json
 
+    from .cli_probe import judges_another_dataset
+
     run = Path(args.run_dir)
     cfg = TrainConfig.load(run)
     emb_path = Path(args.embedding) if args.embedding else run / "embeddings.npy"
     if not emb_path.is_file():
         raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
+    own = emb_path.resolve() == (run / "embeddings.npy").resolve()
+    if own and judges_another_dataset(cfg, args.dataset, args.root):
+        raise ConfigError(f"the run's embedding belongs to its dataset '{cfg.dataset}', not '{args.dataset}': "
+                          f"embed that graph first (graph-eigen embed {run} --dataset {args.dataset} "
+                          f"--out other.npy) and pass --embedding other.npy")
+    # the run's eval.json judges the run's own embedding; another file's judgement goes beside that file
+    out = run / "eval.json" if own else Path(str(emb_path) + ".eval.json")
     graph = run_graph(cfg, args.dataset, args.root)
     emb = _load_npy(emb_path, "embedding")
     nodes = _load_npy(args.nodes, "--nodes") if args.nodes else None
@@ -222,8 +232,9 @@ def _eval(args: argparse.Namespace) -> int:
     sidecar = Path(str(emb_path) + ".json")
     if sidecar.is_file():
         report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
-    save_json(run / "eval.json", report)
-    print(json.dumps({k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp", "eigengap")}))
+    report.update(embedding=str(emb_path.resolve()), dataset=args.dataset or cfg.dataset)
+    save_json(out, report)
+    print(json.dumps({"out": str(out), **{k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp", "eigengap")}}))
     if "warning" in report:
         print(f"graph-eigen: warning: {report['warning']}", file=sys.stderr)
     return 0

@@ -37,6 +37,15 @@ def add_parsers(sub, add_dataset_args) -> None:
     add_dataset_args(p, required=False)
 
 
+def judges_another_dataset(cfg: TrainConfig, dataset, root) -> bool:
+    """Whether ``--dataset``/``--root`` name another graph than the run's own."""
+    from .cli_commands import absolute
+
+    other_dataset = bool(dataset) and absolute("dataset", dataset) != absolute("dataset", cfg.dataset)
+    other_root = bool(root) and Path(root).resolve() != (Path(cfg.root).resolve() if cfg.root else None)
+    return other_dataset or other_root
+
+
 def _resolve_target(args: argparse.Namespace):
     """(embedding path, output path, run config or None, dataset name, root)."""
     target = Path(args.target)
@@ -45,8 +54,10 @@ def _resolve_target(args: argparse.Namespace):
         emb_path = target / "embeddings.npy"
         if not emb_path.is_file():
             raise CheckpointError(f"no embeddings.npy in '{target}': run `graph-eigen embed {target}` first")
-        if args.dataset:
-            return emb_path, target / "probe.json", cfg, args.dataset, args.root
+        if judges_another_dataset(cfg, args.dataset, args.root):
+            raise ConfigError(f"the run's embedding belongs to its dataset '{cfg.dataset}', not '{args.dataset}': "
+                              f"embed that graph first (graph-eigen embed {target} --dataset {args.dataset} "
+                              f"--out other.npy) and probe the file (graph-eigen probe other.npy --dataset ...)")
         return emb_path, target / "probe.json", cfg, cfg.dataset, cfg.root
     if target.suffix != ".npy":
         raise ConfigError(f"'{target}' is neither a run folder nor an embedding .npy file")
@@ -73,7 +84,7 @@ def _probe(args: argparse.Namespace) -> int:
     if cfg is None:  # an embedding file: the dataset named on the command line
         graph = load_graph(dataset, root)
     else:  # a run: its graph (or --dataset's) without the operator options, as it always was probed
-        graph = run_graph(cfg, args.dataset, args.root, operator=False)
+        graph = run_graph(cfg, operator=False)
     split = args.split
     if split is None:
         is_ogb = dataset.lower().startswith("ogbn-") or graph.name.lower().startswith("ogbn-")
@@ -83,7 +94,7 @@ def _probe(args: argparse.Namespace) -> int:
     kwargs = dict(split=split, train_frac=args.train_frac, val_frac=args.val_frac, seeds=args.seeds,
                   label_ratio=args.label_ratio, stratify=args.stratify, device=str(resolve_device(args.device)))
     result = linear_probe(emb, graph, dims=args.dims, **kwargs)
-    result.update(embedding=str(emb_path), dataset=dataset)
+    result.update(embedding=str(emb_path.resolve()), dataset=dataset, dims_probed=int(args.dims or emb.shape[1]))
     summary = {k: result[k] for k in ("accuracy_mean", "accuracy_std", "split", "train_size",
                                       "val_size", "test_size", "dims", "seconds")}
     if args.concat_features:

@@ -29,12 +29,13 @@ def embed_graph(model: Model, graph: Graph, progress: bool = False, chunk: Optio
 
 def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Optional[str | Path] = None,
                       progress: bool = False, embed=None, nodes: Optional[np.ndarray] = None,
-                      nodes_file: Optional[str] = None) -> dict:
+                      nodes_file: Optional[str] = None, row_ids: Optional[str] = None) -> dict:
     """Write ``out`` (.npy) and ``out + '.json'``; returns the sidecar's content.
 
     ``embed(model, graph, progress)`` replaces :func:`embed_graph` (distributed: sharded export).
     ``nodes``: write only these nodes' rows (row i = node ``nodes[i]``; ``nodes_file``, the file
-    they came from, is named in the sidecar).
+    they came from, is named in the sidecar). ``row_ids``: which node each row is, when not
+    node i of ``graph``'s dataset (a run trained on ``train_nodes``), written in the sidecar.
     """
     start = time.perf_counter()
     emb = (embed or embed_graph)(model, graph, progress)
@@ -51,5 +52,7 @@ def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Opti
     }
     if nodes is not None:
         meta["node_ids"] = nodes_file or "given by the caller"
+    elif row_ids:
+        meta["node_ids"] = row_ids
     save_json(str(out) + ".json", meta)
     return meta

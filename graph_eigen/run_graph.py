@@ -32,10 +32,12 @@ def run_operator(cfg: TrainConfig, graph: Graph) -> Graph:
 
 
 def load_graph(dataset: str, root: Optional[str] = None, train_nodes: Optional[str] = None) -> Graph:
-    """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``."""
+    """The dataset, or the subgraph induced by the node ids in the .npy file ``train_nodes``, in
+    increasing id order whatever the file's order (row i of the run's embedding is the i-th
+    smallest id; the sidecar says so)."""
     graph = load_dataset(dataset, root)
     if train_nodes:
-        graph = graph.subgraph(load_node_ids(train_nodes, graph.num_nodes, "train_nodes").numpy())
+        graph = graph.subgraph(np.sort(load_node_ids(train_nodes, graph.num_nodes, "train_nodes").numpy()))
     return graph
 
 

@@ -25,8 +25,8 @@ EMBEDDINGS = "embeddings.npy"
 METRICS = "metrics.jsonl"
 EVAL = "eval.json"
 PROBE = "probe.json"
-PLOTS = ("training_curves.png", "spectrum.png", "truncation.png", "embedding_2d.png")
-RUN_FILES = (CONFIG, CHECKPOINT, EMBEDDINGS, EMBEDDINGS + ".json", METRICS, EVAL, PROBE, *PLOTS, LOCK)
+PLOTS = "plots"  # a folder of PNGs (evaluate/plots.py)
+RUN_FILES = (CONFIG, CHECKPOINT, EMBEDDINGS, EMBEDDINGS + ".json", METRICS, EVAL, PROBE, PLOTS, LOCK)
 
 
 def is_run(folder: str | Path) -> bool:
