@@ -22,7 +22,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .config import TrainConfig
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 
 SAVED_FILES = ("config.json", "checkpoint.pt", "embeddings.npy", "embeddings.npy.json")
@@ -93,9 +93,16 @@ class GraphEigen:
         run = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="graph-eigen-"))
         if not self.run_dir:  # a temporary run folder goes with the estimator
             weakref.finalize(self, shutil.rmtree, run, ignore_errors=True)
-        model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
+        try:
+            model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
+        except TrainingDivergedError as exc:
+            if self.run_dir:
+                raise
+            # the temporary folder goes with the estimator: do not point the user to it
+            raise TrainingDivergedError(str(exc).split(";")[0] + " (try a smaller `lr`)") from None
         export_embeddings(model, graph, run / "embeddings.npy", run_dir=run)
         self.model_, self.config_, self.run_dir_, self.extension_ = model, cfg, run, None
+        self.n_features_in_ = graph.num_features
         self.embedding_ = np.load(run / "embeddings.npy")
         self.eigenvalues_ = model.objective.learned_eigenvalues().numpy()
         return self
@@ -121,6 +128,10 @@ class GraphEigen:
             raise ConfigError("the `table` encoder has one free vector per training node: it cannot embed "
                               "another graph's nodes (choose a feature encoder such as `sign`)")
         graph = as_graph(graph, features)
+        trained_on = getattr(self, "n_features_in_", None)
+        if trained_on is not None and graph.num_features != trained_on:
+            raise ConfigError(f"the model was trained on {trained_on} features per node, "
+                              f"'{graph.name}' has {graph.num_features}")
         ids = None if nodes is None else check_node_ids(nodes, graph.num_nodes, "`nodes`").numpy()
         if incremental:
             if ids is None:
@@ -129,6 +140,7 @@ class GraphEigen:
         graph = run_operator(self.config_, graph)  # the operator the model was trained on
         if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
             self.model_ = load_model(self.run_dir_, graph)
+            self.n_features_in_ = graph.num_features
         embedding = embed_graph(self.model_, graph)
         return embedding if ids is None else embedding[ids]
 

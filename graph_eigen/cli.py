@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=0.0, help="residual tolerance (0: the solver's default)")
     p.add_argument("--device", default="auto", help="chebyshev solver: auto, cpu or cuda")
     p.add_argument("--laplacian", default="sym", choices=["sym", "rw", "unnormalized"])
-    p.add_argument("--feature-knn", type=int, default=0,
-                   help="add a kNN graph of the node features to the operator (as train --feature-knn)")
+    p.add_argument("--feature-knn", type=int, default=None,
+                   help="add a kNN graph of the node features to the operator (as train --feature-knn); "
+                        "default: train's default for the dataset (10 when it has features), 0: the graph alone")
     p.add_argument("--feature-knn-weight", type=float, default=1.0)
     p.add_argument("--feature-knn-source", choices=FEATURE_KNN_SOURCES, default="both",
                    help="features the kNN graph is found in (as train --feature-knn-source)")
@@ -85,10 +86,14 @@ def _exact(args: argparse.Namespace) -> int:
     from .eigsolve import exact_eigenpairs
     from .io import save_json, save_npy
 
-    graph = load_dataset(args.dataset, args.root)
     from .feature_graph import with_feature_knn
+    from .presets import recommended_config
 
-    graph = with_feature_knn(graph, args.feature_knn, args.feature_knn_weight, args.feature_knn_source)
+    graph = load_dataset(args.dataset, args.root)
+    knn = args.feature_knn
+    if knn is None:  # the operator `train` learns by default for this graph, so the two compare
+        knn = recommended_config(args.dataset, graph.num_nodes, has_features=graph.x is not None).feature_knn
+    graph = with_feature_knn(graph, knn, args.feature_knn_weight, args.feature_knn_source)
     start = time.perf_counter()
     from .device import resolve_device
 
@@ -97,6 +102,8 @@ def _exact(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     save_npy(args.out, pairs.vectors.astype("float32"))
     meta = {"dataset": graph.name, "k": args.dim, "laplacian": args.laplacian, "method": pairs.method,
+            "operator": {"feature_knn": knn, "feature_knn_weight": args.feature_knn_weight,
+                         "feature_knn_source": args.feature_knn_source} if knn else "the graph alone",
             "eigenvalues": pairs.values.tolist(), "seconds": seconds}
     save_json(str(args.out) + ".json", meta)
     print(json.dumps(meta))

@@ -232,7 +232,9 @@ def _eval(args: argparse.Namespace) -> int:
     sidecar = Path(str(emb_path) + ".json")
     if sidecar.is_file():
         report["learned_eigenvalues"] = json.loads(sidecar.read_text()).get("learned_eigenvalues")
-    report.update(embedding=str(emb_path.resolve()), dataset=args.dataset or cfg.dataset)
+    report.update(embedding=str(emb_path.resolve()), dataset=args.dataset or cfg.dataset,
+                  operator={"feature_knn": cfg.feature_knn, "feature_knn_weight": cfg.feature_knn_weight,
+                            "feature_knn_source": cfg.feature_knn_source} if cfg.feature_knn else "the graph alone")
     save_json(out, report)
     print(json.dumps({"out": str(out), **{k: report[k] for k in ("k", "d_G", "d_G_paper_formula", "d_perp", "eigengap")}}))
     if "warning" in report:

@@ -38,8 +38,11 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
     """``graph`` with ``weight`` x the symmetric kNN graph(s) of its features added (weights summed)."""
     if graph.x is None:
         raise ConfigError(f"`feature_knn` needs node features, but '{graph.name}' has none")
-    if not 1 <= k < graph.num_nodes:
-        raise ConfigError(f"`feature_knn` must lie in [1, {graph.num_nodes - 1}], got {k}")
+    if k < 1:
+        raise ConfigError(f"`feature_knn` must be a positive number of neighbors, got {k}")
+    if k >= graph.num_nodes:
+        raise ConfigError(f"the operator joins each node to its {k} nearest feature neighbors (`feature_knn`), "
+                          f"but '{graph.name}' has only {graph.num_nodes} nodes; it needs more than {k}")
     if not weight > 0:
         raise ConfigError(f"`feature_knn_weight` must be positive, got {weight}")
     if source not in SOURCES:

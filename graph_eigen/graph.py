@@ -234,17 +234,39 @@ def _check_self_loop(w, n: int) -> Optional[torch.Tensor]:
     return torch.from_numpy(w.astype(np.float32))
 
 
+MAX_FEATURE = 1e15  # larger magnitudes overflow float32 sums of squares in training
+
+
 def _check_features(x, n: int) -> Optional[torch.Tensor]:
+    """Features as an (n, F) float32 tensor: dense or scipy sparse input, numbers only, finite in
+    float32 and of a magnitude training can square and sum."""
     if x is None:
         return None
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if sp.issparse(x):
+        x = x.toarray()
+    if not isinstance(x, torch.Tensor):
+        array = np.asarray(x)
+        if array.dtype == object or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidGraphError(f"features must be numbers, got an array of {array.dtype} "
+                                        f"({str(exc).splitlines()[0]})") from None
+        x = torch.as_tensor(array)
     if x.dim() != 2 or x.shape[0] != n:
         raise InvalidGraphError(f"features must have shape ({n}, F), got {tuple(x.shape)}")
-    x = x.float()
-    if not torch.isfinite(x).all():
-        bad = int((~torch.isfinite(x)).any(dim=1).sum())
-        raise InvalidGraphError(f"features contain NaN or infinite values in {bad} rows")
-    return x
+    finite = torch.isfinite(x).all(dim=1) if x.is_floating_point() else torch.ones(n, dtype=torch.bool)
+    if not finite.all():
+        rows = torch.nonzero(~finite).ravel()
+        raise InvalidGraphError(f"features contain NaN or infinite values in {rows.numel()} rows "
+                                f"(first: row {int(rows[0])})")
+    largest = float(x.abs().max()) if x.numel() else 0.0
+    if largest > MAX_FEATURE:
+        row = int(torch.nonzero(x.abs().amax(dim=1) > MAX_FEATURE)[0])
+        raise InvalidGraphError(f"features reach {largest:.3g} in magnitude (first in row {row}): beyond "
+                                f"{MAX_FEATURE:.0e}, float32 training overflows; rescale them (for example, "
+                                f"standardize each column)")
+    return x.float()
 
 
 def _check_labels(y, n: int) -> Optional[torch.Tensor]:

@@ -23,7 +23,23 @@ def test_exact_writes_float32_eigenvectors(tmp_path, capsys):
     assert main(["exact", "--dataset", SBM, "--dim", "4", "--out", str(out)]) == 0
     vecs = np.load(out)
     assert vecs.shape == (600, 4) and vecs.dtype == np.float32
-    assert json.loads((tmp_path / "vecs.npy.json").read_text())["k"] == 4
+    meta = json.loads((tmp_path / "vecs.npy.json").read_text())
+    assert meta["k"] == 4 and meta["operator"]["feature_knn"] == 10  # train's default operator
+
+
+def test_exact_and_train_default_to_the_same_operator(tmp_path, capsys):
+    """Issue 23.13b: `exact` solves the operator `train` learns, and both files name it."""
+    from graph_eigen.evaluate.spectral import subspace_distance
+
+    assert main(["exact", "--dataset", SBM, "--dim", "3", "--out", str(tmp_path / "e.npy")]) == 0
+    assert main(["train", "--dataset", SBM, "--dim", "3", "--objective", "basis", "--batch-operator", "global",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert main(["eval", str(tmp_path / "run")]) == 0
+    report = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert report["operator"] == json.loads((tmp_path / "e.npy.json").read_text())["operator"]
+    assert subspace_distance(np.load(tmp_path / "run" / "embeddings.npy"), np.load(tmp_path / "e.npy")) < 0.5
+    assert main(["exact", "--dataset", SBM, "--dim", "3", "--out", str(tmp_path / "g.npy"), "--feature-knn", "0"]) == 0
+    assert json.loads((tmp_path / "g.npy.json").read_text())["operator"] == "the graph alone"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -86,7 +102,8 @@ def test_exact_on_cs_matches_independent_scipy(shared_root, tmp_path):
     from graph_eigen.evaluate.spectral import subspace_distance
 
     out = tmp_path / "cs9.npy"
-    assert main(["exact", "--dataset", "CS", "--root", str(shared_root), "--dim", "9", "--out", str(out)]) == 0
+    assert main(["exact", "--dataset", "CS", "--root", str(shared_root), "--dim", "9", "--out", str(out),
+                 "--feature-knn", "0"]) == 0
     g = load_dataset("CS", str(shared_root))
     # independent: eigsh on L_sym (smallest algebraic) built here from the edge list
     ei = g.edge_index.numpy()

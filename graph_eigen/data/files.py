@@ -47,6 +47,10 @@ def load_file(path: PathLike) -> Graph:
     try:
         if p.suffix.lower() == ".npz":
             return _load_npz(p)
+        if p.suffix.lower() in (".json", ".npy", ".pkl", ".pickle", ".parquet"):
+            raise InvalidGraphError(f"a {p.suffix} file is not a graph: give an .npz or a text edge list "
+                                    f"(src,dst per line); features and labels go beside it as "
+                                    f"<stem>.features.npy and <stem>.labels.npy")
         return _load_edge_list(p)
     except InvalidGraphError as exc:
         msg = str(exc)
@@ -157,6 +161,7 @@ def _load_edge_list(p: Path) -> Graph:
     for arr in (x, y):
         if arr is not None:
             num_nodes = max(num_nodes, len(arr))
+    check_sparse_ids(ei, num_nodes)
     log.info("file: %d edges from %s", ei.shape[1], p)
     return Graph.from_edges(ei, num_nodes=num_nodes, x=x, y=y, edge_weight=weight, name=p.stem)
 
@@ -211,6 +216,18 @@ def _is_number(s: str) -> bool:
 
 
 MAX_NODE_ID = 2 ** 31 - 2  # node ids are not relabeled: an id sets the graph's size
+SPARSE_IDS = 1_000_000  # more nodes than this and 100 per node named by an edge: ids need renumbering
+
+
+def check_sparse_ids(ei: np.ndarray, num_nodes: int) -> None:
+    """Refuse ids that would make a graph mostly of isolated nodes (a 2e9 id among a few edges
+    would allocate gigabytes before anything else fails), naming the largest id."""
+    if num_nodes <= SPARSE_IDS:
+        return
+    named = np.unique(ei).size
+    if num_nodes > 100 * named:
+        raise InvalidGraphError(f"node id {int(ei.max())} makes a graph of {num_nodes:,} nodes, but the edges name "
+                                f"only {named:,}: ids are not relabeled, number the nodes 0..n-1")
 
 
 def _integer_ids(ei: np.ndarray, what: str) -> np.ndarray:

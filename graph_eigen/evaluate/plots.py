@@ -7,7 +7,8 @@
 - ``truncation.png``: probe accuracy against the number of leading dimensions (probe.json);
 - ``embedding_2d.png``: PCA of the embedding (at most 20k nodes) coloured by class.
 
-A picture whose input is missing is skipped with a log message.
+A picture whose input is missing is skipped with a log message; an input that is present but
+unreadable (not JSON, no record in metrics.jsonl) is an error naming the file.
 """
 from __future__ import annotations
 
@@ -63,10 +64,13 @@ def _read_json(path: Path) -> Optional[dict]:
         log.info("%s not found: skipping its picture", path)
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        log.warning("%s is not valid JSON (%s): skipping its picture", path, exc)
-        return None
+        content = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"'{path}' is not valid JSON ({str(exc).splitlines()[0]}): cannot draw its picture; "
+                              f"write it again (graph-eigen eval / probe)") from None
+    if not isinstance(content, dict):
+        raise CheckpointError(f"'{path}' must hold a JSON object, got {type(content).__name__}")
+    return content
 
 
 def _training_curves(run: Path) -> Optional[Figure]:
@@ -75,13 +79,20 @@ def _training_curves(run: Path) -> Optional[Figure]:
         log.info("%s not found: skipping the training curves", path)
         return None
     records = []
-    for line in path.read_text().splitlines():
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        lines = [""]
+    for line in lines:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
             continue  # a partly written last line of an interrupted run
         if isinstance(rec, dict) and "step" in rec:
             records.append(rec)
+    if lines and not records:
+        raise CheckpointError(f"'{path}' holds no training record (JSON lines with a step): cannot draw the "
+                              f"training curves")
     loss = [(r["step"], r["loss"]) for r in records if isinstance(r.get("loss"), (int, float))]
     eig = [(r["step"], r["eig"]) for r in records if isinstance(r.get("eig"), list) and r["eig"]]
     panels = [p for p, data in (("loss", loss), ("eig", eig)) if data]

@@ -116,13 +116,14 @@ def _check_embedding(embedding, graph: Graph) -> None:
     if embedding.shape[1] == 0:
         raise ConfigError("embedding has no columns")
     step = max(1, MAX_CHUNK_ELEMENTS // int(embedding.shape[1]))
-    for start in range(0, embedding.shape[0], step):
-        block = np.asarray(embedding[start:start + step])
-        if not np.isfinite(block).all():
-            bad = int((~np.isfinite(block)).any(axis=1).sum())
-            raise ConfigError(
-                f"embedding contains NaN or infinite values (first bad block: {bad} rows "
-                f"from row {start})")
+    bad_rows, first = 0, None
+    for start in range(0, embedding.shape[0], step):  # in blocks: a memory-mapped file stays on disk
+        bad = np.flatnonzero(~np.isfinite(np.asarray(embedding[start:start + step])).all(axis=1))
+        if bad.size and first is None:
+            first = start + int(bad[0])
+        bad_rows += bad.size
+    if bad_rows:
+        raise ConfigError(f"embedding contains NaN or infinite values in {bad_rows} rows (first: row {first})")
 
 
 def _check_options(graph: Graph, split: str, train_frac: float, val_frac: float, seeds: int,
