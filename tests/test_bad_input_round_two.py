@@ -106,3 +106,28 @@ def test_plot_of_garbage_metrics_is_an_error(tmp_path, capsys):
     (run / "metrics.jsonl").write_text("garbage\nmore garbage\n")
     assert main(["plot", str(run)]) == 2
     assert "holds no training record" in capsys.readouterr().err
+
+
+def test_sampled_batch_kernel_keeps_edge_weights_and_self_loops():
+    """Issue 23.11: with every neighbor sampled around every node, the `sampled` batch kernel is
+    the whole operator D^-1/2 (A + S) D^-1/2, weights and self-loops included."""
+    import torch
+
+    from graph_eigen.objectives.basis import BASiS
+    from graph_eigen.operators import normalized_adjacency
+    from graph_eigen.sampling import BatchSampler
+
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, 40, 200)
+    dst = rng.integers(0, 40, 200)
+    keep = src != dst
+    graph = Graph.from_edges(np.vstack([src[keep], dst[keep]]), num_nodes=40, edge_weight=rng.uniform(0.1, 3.0, keep.sum()),
+                             self_loop=rng.uniform(0, 2, 40), x=rng.standard_normal((40, 3)).astype(np.float32))
+    sampler = BatchSampler(graph, batch_size=40, fanouts=[-1])
+    objective = BASiS(3, batch_operator="sampled", anchors=4)
+    objective.attach(graph, sampler)
+    batch = sampler.sample(torch.arange(40))
+    ids = batch.n_id.numpy()
+    kernel = objective._batch_kernel(batch).toarray()
+    expected = normalized_adjacency(graph).toarray()[np.ix_(ids, ids)]
+    assert np.allclose(kernel, expected, atol=1e-6)

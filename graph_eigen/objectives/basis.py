@@ -9,7 +9,8 @@ Batch operators (``batch_operator``):
   encoder's input features (feature_span.py: Rayleigh-Ritz, one sparse product and a small
   eigenproblem). Consistent like ``global``, far cheaper, and it keeps to functions of the
   features, which on large graphs probe far better than the exact eigenvectors (docs/large_graphs.md).
-- ``sampled``: the eigenvectors of the sampled subgraph's kernel (global normalization), the
+- ``sampled``: the eigenvectors of the sampled subgraph's kernel (global normalization, the
+  operator's edge weights and self-loops), the
   naive transfer of BASiS to sparse graphs. Inconsistent when the batch is a small fraction
   of the graph (see ``graph-eigen diagnose-batches``).
 - ``knn``: a kNN affinity graph rebuilt over the batch's features, BASiS's own setting
@@ -80,6 +81,7 @@ class BASiS(Objective):
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self._global_targets = None
         self._graph = None
+        self._adjacency = None  # the sampled operator's weights, read once
         self._sampler = None
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -151,7 +153,7 @@ class BASiS(Objective):
     def release(self) -> None:
         """The graph, the sampler and the whole-graph targets (n x K) are for training only: at
         2.45M nodes they hold the encoder's propagated input, 2.9 GB, through export."""
-        self._graph = self._sampler = self._global_targets = None
+        self._graph = self._sampler = self._global_targets = self._adjacency = None
 
     def refresh_reference(self) -> None:
         """A new reference from a fresh batch, aligned to the old one (a global transform);
@@ -208,9 +210,16 @@ class BASiS(Objective):
             return normalized_adjacency(knn_graph(batch.x[: batch.num_seeds].cpu().numpy(), **options))
         ids = batch.n_id.cpu().numpy()
         src, dst = batch.edge_index.cpu().numpy()
+        if self._adjacency is None:  # the operator's weights, self-loops apart (the sampler drops them)
+            self._adjacency = self._graph.adjacency()
+            self._adjacency.setdiag(0)
+        weight = np.asarray(self._adjacency[ids[src], ids[dst]]).ravel()
         inv = 1.0 / np.sqrt(np.maximum(self._graph.degree.numpy()[ids], 1e-12))
-        a = sp.csr_matrix((inv[src] * inv[dst], (src, dst)), shape=(m, m))
-        return a.maximum(a.T).tocsr()
+        a = sp.csr_matrix((weight * inv[src] * inv[dst], (src, dst)), shape=(m, m))
+        a = a.maximum(a.T)
+        if self._graph.self_loop is not None:  # D^-1/2 (A + diag(s)) D^-1/2 on the batch
+            a = a + sp.diags(self._graph.self_loop.double().numpy()[ids] * inv ** 2)
+        return a.tocsr()
 
     def _column_scale(self, phi: np.ndarray) -> float:
         """The factor from unit-norm columns to ``batch_eigenvectors``' scaling (unit mean square)."""
