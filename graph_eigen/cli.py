@@ -104,7 +104,7 @@ def _exact(args: argparse.Namespace) -> int:
     meta = {"dataset": graph.name, "k": args.dim, "laplacian": args.laplacian, "method": pairs.method,
             "operator": {"feature_knn": knn, "feature_knn_weight": args.feature_knn_weight,
                          "feature_knn_source": args.feature_knn_source} if knn else "the graph alone",
-            "eigenvalues": pairs.values.tolist(), "seconds": seconds}
+            "residual": pairs.residual, "eigenvalues": pairs.values.tolist(), "seconds": seconds}
     save_json(str(args.out) + ".json", meta)
     print(json.dumps(meta))
     return 0

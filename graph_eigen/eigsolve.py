@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import scipy.linalg
@@ -29,6 +30,7 @@ class Eigenpairs:
     values: np.ndarray  # (k,)
     vectors: np.ndarray  # (n, k), column j <-> values[j]
     method: str
+    residual: Optional[float] = None  # max_j ||L v_j - values[j] v_j|| (sym Laplacian; None otherwise)
 
 
 def check_dim(k: int, n: int) -> None:
@@ -137,7 +139,8 @@ def exact_eigenpairs(
     cached = eigen_cache.load_cached(path) if method == "auto" else None  # an explicit solver always solves
     if cached is not None:
         log.info("exact eigenpairs from the cache: %s", path)
-        return Eigenpairs(values=cached[0], vectors=cached[1], method=cached[2])
+        residual = residual_norm(graph, cached[0], cached[1]) if laplacian_kind == "sym" else None
+        return Eigenpairs(values=cached[0], vectors=cached[1], method=cached[2], residual=residual)
     if laplacian_kind in ("sym", "rw"):
         mu, vecs, used = top_eigenpairs(normalized_adjacency(graph), k + extra, method, seed, tol, device)
         values = 1.0 - mu
@@ -152,5 +155,24 @@ def exact_eigenpairs(
                                         graph.num_nodes > DENSE_LIMIT else method, seed)
         values = shift - mu
     values, vecs = values[extra:], sign_flip(vecs[:, extra:])
+    residual = check_converged(graph, values, vecs, used, tol) if laplacian_kind == "sym" else None
     eigen_cache.store(path, values, vecs, used)
-    return Eigenpairs(values=values, vectors=vecs, method=used)
+    return Eigenpairs(values=values, vectors=vecs, method=used, residual=residual)
+
+
+def residual_norm(graph: Graph, values: np.ndarray, vectors: np.ndarray) -> float:
+    """max_j ||K v_j - (1 - values[j]) v_j|| / ||v_j||: how far the pairs are from L_sym's."""
+    kernel = normalized_adjacency(graph)
+    r = kernel @ vectors - vectors * (1.0 - values)[None, :]
+    return float((np.linalg.norm(r, axis=0) / np.maximum(np.linalg.norm(vectors, axis=0), 1e-300)).max())
+
+
+def check_converged(graph: Graph, values: np.ndarray, vectors: np.ndarray, method: str, tol: float) -> float:
+    """The pairs' residual; an iterative solver's result off by more than ten times its tolerance
+    is refused (its vectors would become BASiS targets or the reference of d_G)."""
+    residual = residual_norm(graph, values, vectors)
+    limit = 10 * (tol or {"chebyshev": LARGE_TOL, "amg": 1e-6}.get(method, 1e-6))
+    if method in ("chebyshev", "amg", "lobpcg") and residual > limit:
+        raise ConfigError(f"the {method} eigensolver did not converge: residual {residual:.2e} above {limit:.0e}; "
+                          f"try another method (eigsh, amg) or a larger tolerance")
+    return residual

@@ -131,3 +131,20 @@ def test_sampled_batch_kernel_keeps_edge_weights_and_self_loops():
     kernel = objective._batch_kernel(batch).toarray()
     expected = normalized_adjacency(graph).toarray()[np.ix_(ids, ids)]
     assert np.allclose(kernel, expected, atol=1e-6)
+
+
+def test_unconverged_iterative_solve_is_refused_and_residuals_are_recorded(monkeypatch):
+    """Issue 23.13: vectors that are not eigenvectors never become targets or references."""
+    from graph_eigen import chebyshev
+    from graph_eigen.eigsolve import exact_eigenpairs
+    from graph_eigen.evaluate.report import spectral_report
+
+    graph = load_dataset(SBM)
+    good = exact_eigenpairs(graph, 3, method="chebyshev")
+    assert good.residual < 1e-2
+    monkeypatch.setattr(chebyshev, "filtered_subspace_eigenpairs", lambda kernel, k, **kw: (
+        np.linspace(1, 0.5, k), np.linalg.qr(np.random.default_rng(0).standard_normal((kernel.shape[0], k)))[0]))
+    with pytest.raises(ConfigError, match="chebyshev eigensolver did not converge"):
+        exact_eigenpairs(graph, 3, method="chebyshev")
+    report = spectral_report(good.vectors, graph)
+    assert report["exact_residual"] < 1e-6 and report["exact_method"] in ("dense", "eigsh")

@@ -78,6 +78,8 @@ def spectral_report(embedding: np.ndarray, graph: Graph, k: int | None = None, n
         "exact_eigenvalues": values.tolist(),
         "rayleigh_quotients": rq.tolist(),
         "exact_seconds": exact_seconds,
+        "exact_method": exact.method,
+        "exact_residual": exact.residual,
         "d_G_note": "sum of squared sines of principal angles after QR orthonormalization",
         "d_G_paper_formula_note": "the BASiS paper's formula: sum(1 - s^2) over the singular values of "
                                   "column-normalized (not orthonormalized) matrices; not a distance, can be < 0",
