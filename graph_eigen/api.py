@@ -7,15 +7,13 @@
     model.transform(new_graph)  # any graph with the same features: new nodes too
 
 Parameters left at ``None`` take the library's defaults for the graph's size (presets.py),
-the same the CLI uses. ``fit`` trains in a run folder (``run_dir``, or a temporary one removed
-with the estimator) in the format the CLI writes, so ``save``/``load`` and ``graph-eigen embed/eval/probe`` interoperate.
+the same the CLI uses (both build a run through fit.py). ``fit`` works in memory, or records the
+run in ``run_dir`` when it is set; ``save`` writes the CLI's run-folder format, so ``save``/``load``
+and ``graph-eigen embed/eval/probe`` interoperate.
 """
 from __future__ import annotations
 
 import shutil
-import tempfile
-import weakref
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,8 +22,6 @@ import numpy as np
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
-
-SAVED_FILES = ("config.json", "checkpoint.pt", "embeddings.npy", "embeddings.npy.json")
 
 
 def as_graph(data: Any, features: Any = None, name: str = "graph") -> Graph:
@@ -69,42 +65,43 @@ class GraphEigen:
         self.options, self.run_dir, self.progress = options, run_dir, progress
 
     # ------------------------------------------------------------------ scikit-learn protocol
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The constructor's parameters, read from its signature (as scikit-learn does)."""
+        import inspect
+
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
     def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in ("dim", "objective", "encoder", "epochs", "lr",
-                                                        "batch_size", "seed", "device", "options",
-                                                        "run_dir", "progress")}
+        """The constructor's parameters and their values (scikit-learn's protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params) -> "GraphEigen":
         for name, value in params.items():
-            if name not in self.get_params():
+            if name not in self._param_names():
                 raise ConfigError(f"unknown parameter '{name}'")
             setattr(self, name, value)
         return self
 
     def fit(self, graph: Any, features: Any = None) -> "GraphEigen":
-        """Train on ``graph`` (see :func:`as_graph`); returns self."""
-        from .embed import export_embeddings
-        from .run_graph import run_operator
-        from .train import train
+        """Fit on ``graph`` (see :func:`as_graph`); returns self.
+
+        In memory unless ``run_dir`` is set (then the run is recorded there as ``graph-eigen
+        train`` records it); :meth:`save` writes a fitted estimator to a folder.
+        """
+        from .fit import fit_run
 
         graph = as_graph(graph, features)
         cfg = self._config(graph)
-        graph = run_operator(cfg, graph)
-        run = Path(self.run_dir) if self.run_dir else Path(tempfile.mkdtemp(prefix="graph-eigen-"))
-        if not self.run_dir:  # a temporary run folder goes with the estimator
-            weakref.finalize(self, shutil.rmtree, run, ignore_errors=True)
         try:
-            model = train(cfg, graph, run, overwrite=self.run_dir is None, progress=self.progress)
+            run = fit_run(cfg, graph, self.run_dir, overwrite=False, progress=self.progress)
         except TrainingDivergedError as exc:
-            if self.run_dir:
-                raise
-            # the temporary folder goes with the estimator: do not point the user to it
-            raise TrainingDivergedError(str(exc).split(";")[0] + " (try a smaller `lr`)") from None
-        export_embeddings(model, graph, run / "embeddings.npy", run_dir=run)
-        self.model_, self.config_, self.run_dir_, self.extension_ = model, cfg, run, None
+            raise TrainingDivergedError(str(exc)) from None
+        self.model_, self.config_, self.state_ = run.model, cfg, run.state
+        self.run_dir_ = Path(self.run_dir) if self.run_dir else None
+        self.embedding_, self.extension_ = run.embedding, None
+        self.eigenvalues_ = run.model.objective.learned_eigenvalues().numpy()
         self.n_features_in_ = graph.num_features
-        self.embedding_ = np.load(run / "embeddings.npy")
-        self.eigenvalues_ = model.objective.learned_eigenvalues().numpy()
         return self
 
     def transform(self, graph: Any, features: Any = None, nodes: Any = None, incremental: bool = False) -> np.ndarray:
@@ -148,10 +145,16 @@ class GraphEigen:
         return self.fit(graph, features).embedding_
 
     def save(self, folder: str | Path) -> Path:
-        """Copy the run folder's model files to ``folder`` (the CLI's run-folder format)."""
+        """Write the fitted model to ``folder`` in the CLI's run-folder format (config.json,
+        checkpoint.pt, embeddings.npy and its sidecar), so ``load`` and ``graph-eigen embed/eval/
+        probe`` read it. ``folder`` must be new or empty: nothing already there is replaced."""
+        from .checkpoint import save_checkpoint
+        from .io import save_json, save_npy
+        from .rundir import CHECKPOINT, CONFIG, EMBEDDINGS
+
         self._check_fitted()
         folder = Path(folder)
-        if folder.resolve() == Path(self.run_dir_).resolve():
+        if self.run_dir_ is not None and folder.resolve() == Path(self.run_dir_).resolve():
             return folder
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"cannot save to '{folder}': it is a file, not a folder")
@@ -159,9 +162,18 @@ class GraphEigen:
             raise ConfigError(f"cannot save to '{folder}': the folder already holds files; choose a new "
                               f"or empty folder")
         folder.mkdir(parents=True, exist_ok=True)
-        for name in SAVED_FILES:
-            if (Path(self.run_dir_) / name).is_file():
-                shutil.copy2(Path(self.run_dir_) / name, folder / name)
+        if self.run_dir_ is not None:  # recorded in a folder (fit with run_dir, or loaded): copy its files
+            for name in (CONFIG, CHECKPOINT, EMBEDDINGS, EMBEDDINGS + ".json"):
+                if (Path(self.run_dir_) / name).is_file():
+                    shutil.copy2(Path(self.run_dir_) / name, folder / name)
+            return folder
+        save_json(folder / CONFIG, self.config_.to_dict())
+        save_checkpoint(folder, self.state_)
+        save_npy(folder / EMBEDDINGS, self.embedding_)
+        save_json(str(folder / EMBEDDINGS) + ".json", {
+            "dataset": self.config_.dataset, "nodes": int(self.embedding_.shape[0]), "dim": int(self.embedding_.shape[1]),
+            "objective": self.config_.objective, "encoder": self.config_.encoder, "run_dir": str(folder),
+            "learned_eigenvalues": self.eigenvalues_.tolist()})
         return folder
 
     @classmethod
@@ -174,31 +186,23 @@ class GraphEigen:
         load_checkpoint(folder)  # refuse a missing or damaged checkpoint now, not at transform
         est = cls(dim=cfg.dim, objective=cfg.objective, encoder=cfg.encoder, epochs=cfg.epochs, lr=cfg.lr,
                   batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device)
-        est.config_, est.run_dir_, est.model_ = cfg, folder, None
+        est.config_, est.run_dir_, est.model_, est.state_ = cfg, folder, None, None
         emb = folder / "embeddings.npy"
         est.embedding_ = np.load(emb) if emb.is_file() else None
         return est
 
     # ------------------------------------------------------------------ helpers
     def _config(self, graph: Graph) -> TrainConfig:
-        from .presets import recommended_config
+        """The run's configuration, built as the CLI builds it (fit.run_config): the defaults for
+        the graph, then ``options``, then the keyword parameters that are set."""
+        from .fit import run_config
 
-        options = self.options or {}
+        options = self.options if self.options is not None else {}
         if not isinstance(options, dict):
             raise ConfigError(f"`options` must be a dict of option names to values, got {type(options).__name__}")
-        cfg = recommended_config(graph.name, graph.num_nodes, objective=self.objective or options.get("objective"),
-                                 encoder=self.encoder or options.get("encoder"),
-                                 has_features=graph.x is not None).to_dict()
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = set(self.options or {}) - known
-        if unknown:
-            raise ConfigError(f"unknown option(s) {', '.join(sorted(unknown))}; see TrainConfig")
-        cfg.update(self.options or {})
-        for name in ("dim", "objective", "encoder", "epochs", "lr", "batch_size"):
-            if getattr(self, name) is not None:
-                cfg[name] = getattr(self, name)
-        cfg.update(seed=self.seed, device=self.device, dataset=graph.name)
-        return TrainConfig.from_dict(cfg).validate()
+        keywords = {name: getattr(self, name) for name in ("dim", "objective", "encoder", "epochs", "lr", "batch_size")
+                    if getattr(self, name) is not None}
+        return run_config(graph.name, {**options, **keywords, "seed": self.seed, "device": self.device}, graph)
 
     def prepare_incremental(self, graph: Any, nodes: Any) -> "GraphEigen":
         """Build, once, the training graph's state that ``transform(..., incremental=True)`` reads
@@ -219,5 +223,5 @@ class GraphEigen:
         return self
 
     def _check_fitted(self) -> None:
-        if getattr(self, "run_dir_", None) is None:
+        if getattr(self, "config_", None) is None:
             raise CheckpointError("this GraphEigen is not fitted yet: call fit(graph) or GraphEigen.load(folder)")

@@ -15,7 +15,8 @@ from .cli import command
 from .cli_train_options import add_train_options, read_config_file
 from .config import TrainConfig
 from .errors import ConfigError
-from .run_graph import load_graph, load_node_ids, run_graph, run_operator
+from .graph import Graph
+from .run_graph import absolute, judges_another_dataset, load_graph, load_node_ids, run_graph, run_operator
 
 log = logging.getLogger(__name__)
 
@@ -56,36 +57,22 @@ def add_parsers(sub, add_dataset_args) -> None:
     p.add_argument("--out", default="runs/demo")
 
 
-def train_config_from_args(args: argparse.Namespace, num_nodes: Optional[int] = None,
-                           from_file: Optional[dict] = None, has_features: bool = True) -> TrainConfig:
-    """The recommended defaults (by graph size when ``num_nodes`` is known), overridden by the
-    options of the --config file (``from_file``, read from it when not given) and then by flags."""
-    from .presets import recommended_config
+def train_config_from_args(args: argparse.Namespace, graph: Optional[Graph] = None,
+                           from_file: Optional[dict] = None) -> TrainConfig:
+    """The run's configuration (fit.run_config): the defaults (by ``graph``'s size and features
+    when it is loaded), overridden by the options of the --config file (``from_file``, read from
+    it when not given) and then by flags."""
+    from .fit import run_config
 
     if from_file is None:
         from_file = read_config_file(args.config) if getattr(args, "config", None) else {}
-    dataset = args.dataset or from_file.get("dataset") or TrainConfig().dataset
-    cfg = recommended_config(dataset, num_nodes, objective=args.objective or from_file.get("objective"),
-                             encoder=args.encoder or from_file.get("encoder"), has_features=has_features).to_dict()
-    cfg.update(from_file)
-    cfg["root"] = args.root or from_file.get("root")
-    for key in list(cfg):
+    options = dict(from_file)
+    for key in {f for f in TrainConfig.__dataclass_fields__} - {"dataset"}:
         value = getattr(args, key, None)
         if value is not None:
-            cfg[key] = absolute(key, value)
-    return TrainConfig.from_dict(cfg)
-
-
-PATH_OPTIONS = ("root", "train_nodes", "seed_nodes")  # stored absolute: a run is used from any folder
-
-
-def absolute(key: str, value):
-    """``value`` of option ``key`` with paths (also a ``file:PATH`` dataset) made absolute."""
-    if value and key in PATH_OPTIONS:
-        return os.path.abspath(value)
-    if key == "dataset" and isinstance(value, str) and value.startswith("file:") and value[5:].strip():
-        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
-    return value
+            options[key] = absolute(key, value)
+    dataset = absolute("dataset", args.dataset or from_file.get("dataset") or TrainConfig().dataset)
+    return run_config(dataset, options, graph)
 
 
 def check_resume_options(args: argparse.Namespace, saved: TrainConfig) -> None:
@@ -104,15 +91,12 @@ def check_resume_options(args: argparse.Namespace, saved: TrainConfig) -> None:
 
 @command("train")
 def _train(args: argparse.Namespace) -> int:
-    from .embed import export_embeddings
-    from .train import train
-
-    from .rundir import RunLock
+    from .fit import fit_run
 
     from_file = read_config_file(args.config) if args.config else {}
     if not args.resume and not (args.dataset or from_file.get("dataset")):
         raise ConfigError("train needs --dataset (a name such as Cora, sbm:n=10000 or file:edges.csv)")
-    cfg = train_config_from_args(args, from_file=from_file)
+    cfg = train_config_from_args(args, from_file=from_file)  # checks the options before any loading
     if args.resume:
         saved = TrainConfig.load(args.out)
         check_resume_options(args, saved)
@@ -121,22 +105,18 @@ def _train(args: argparse.Namespace) -> int:
         return _train_distributed(args, cfg, from_file)
     graph = load_graph(cfg.dataset, cfg.root, cfg.train_nodes)
     if not args.resume:  # the defaults depend on the graph's size and features (presets.py)
-        cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
-    graph = run_operator(cfg, graph)
-    model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
-                  progress=not args.no_progress)
-    with RunLock(args.out):  # another writer may have taken the folder since training ended
-        meta = export_embeddings(model, graph, Path(args.out) / "embeddings.npy", run_dir=args.out,
-                                 row_ids=cfg.train_nodes and f"the ids of {cfg.train_nodes}, sorted")
+        cfg = train_config_from_args(args, graph, from_file)
+    run = fit_run(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
+                  row_ids=cfg.train_nodes and f"the ids of {cfg.train_nodes}, sorted")
     print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
-                      "nodes": meta["nodes"], "dim": meta["dim"]}))
+                      "nodes": int(run.embedding.shape[0]), "dim": int(run.embedding.shape[1])}))
     return 0
 
 
 def _train_distributed(args: argparse.Namespace, cfg: TrainConfig, from_file: dict) -> int:
     """``graph-eigen train ... --distributed`` on every rank: train, export, print (rank 0)."""
-    from .distributed import TABLE_MESSAGE, export_sharded, init_distributed
-    from .train import train
+    from .distributed import TABLE_MESSAGE, init_distributed
+    from .fit import fit_run
 
     if cfg.encoder == "table":  # asked for explicitly: refused before the process group starts
         raise ConfigError(TABLE_MESSAGE)
@@ -150,17 +130,15 @@ def _train_distributed(args: argparse.Namespace, cfg: TrainConfig, from_file: di
         if not ctx.is_writer:
             graph = load()
         if not args.resume:  # the same size-based defaults as one process gets (presets.py)
-            cfg = train_config_from_args(args, graph.num_nodes, from_file, has_features=graph.x is not None)
+            cfg = train_config_from_args(args, graph, from_file)
         if cfg.encoder == "table":  # the defaults of a graph without features
             raise ConfigError(TABLE_MESSAGE)
-        graph = run_operator(cfg, graph)
-        model = train(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
+        run = fit_run(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                       progress=not args.no_progress, dist=ctx)
-        emb_path = Path(args.out) / "embeddings.npy"
-        meta = export_sharded(ctx, model, graph, emb_path, run_dir=args.out)
         if ctx.is_writer:
-            print(json.dumps({"run_dir": args.out, "embeddings": str(emb_path), "nodes": meta["nodes"],
-                              "dim": meta["dim"], "world_size": ctx.world_size}))
+            print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
+                              "nodes": int(run.embedding.shape[0]), "dim": int(run.embedding.shape[1]),
+                              "world_size": ctx.world_size}))
         ctx.barrier()
     finally:
         ctx.close()
@@ -209,8 +187,6 @@ def _eval(args: argparse.Namespace) -> int:
     from .evaluate.report import spectral_report
     from .io import save_json
 
-    from .cli_probe import judges_another_dataset
-
     run = Path(args.run_dir)
     cfg = TrainConfig.load(run)
     emb_path = Path(args.embedding) if args.embedding else run / "embeddings.npy"
@@ -255,23 +231,19 @@ def _load_npy(path, what: str):
 @command("demo")
 def _demo(args: argparse.Namespace) -> int:
     """Offline end to end on a synthetic graph: train, export, eval, probe."""
-    import numpy as np
-
-    from .embed import export_embeddings
+    from .data import load_dataset
     from .evaluate.probe import linear_probe
     from .evaluate.report import spectral_report
+    from .fit import fit_run, run_config
     from .io import save_json
-    from .presets import recommended_config
-    from .train import check_run_dir, train
+    from .train import check_run_dir
 
     out = Path(args.out)
     check_run_dir(out, resume=False, overwrite=True)  # before the graph is built: only a run is replaced
-    cfg = recommended_config("sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0")
-    cfg.dim, cfg.epochs, cfg.input_dim = 5, 10, 0  # K = number of blocks: a wide eigengap
-    graph = run_graph(cfg)
-    model = train(cfg, graph, out, overwrite=True)
-    export_embeddings(model, graph, out / "embeddings.npy", run_dir=out)
-    emb = np.load(out / "embeddings.npy")
+    dataset = "sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0"
+    graph = load_dataset(dataset)
+    cfg = run_config(dataset, {"dim": 5, "input_dim": 0}, graph)  # K = number of blocks: a wide eigengap
+    emb = fit_run(cfg, graph, out, overwrite=True, progress=True).embedding
     report = spectral_report(emb, graph)
     save_json(out / "eval.json", report)
     probe = linear_probe(emb, graph, seeds=3)

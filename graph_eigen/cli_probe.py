@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .cli import command
-from .run_graph import load_graph, run_graph, run_operator
+from .run_graph import judges_another_dataset, load_graph, run_graph, run_operator
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
 
@@ -35,15 +35,6 @@ def add_parsers(sub, add_dataset_args) -> None:
     p = sub.add_parser("plot", help="write PNGs of a run (curves, spectrum, truncation, 2-D view)")
     p.add_argument("run_dir")
     add_dataset_args(p, required=False)
-
-
-def judges_another_dataset(cfg: TrainConfig, dataset, root) -> bool:
-    """Whether ``--dataset``/``--root`` name another graph than the run's own."""
-    from .cli_commands import absolute
-
-    other_dataset = bool(dataset) and absolute("dataset", dataset) != absolute("dataset", cfg.dataset)
-    other_root = bool(root) and Path(root).resolve() != (Path(cfg.root).resolve() if cfg.root else None)
-    return other_dataset or other_root
 
 
 def _resolve_target(args: argparse.Namespace):

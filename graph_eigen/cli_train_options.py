@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import FEATURE_KNN_SOURCES, TrainConfig
+from .config import FEATURE_KNN_SOURCES, FITS, TrainConfig
 from .encoders import ENCODERS
 from .errors import ConfigError
 from .objectives import OBJECTIVES
@@ -73,6 +73,9 @@ GROUPS: dict[str, list[tuple[str, dict, str]]] = {
         ("refresh-every", {"type": int}, "BASiS: steps between reference refreshes (0 = never)"),
     ],
     "optimization": [
+        ("fit", {"choices": list(FITS)}, "steps: gradient steps; closed_form: a linear encoder (sign or mlp, "
+                                         "--layers 1) set to the least-squares fit of BASiS's whole-graph targets, "
+                                         "no steps; auto: closed form where it applies, else steps"),
         ("epochs", {"type": int}, "passes over the seed nodes; with --resume, the new total"),
         ("batch-size", {"type": int}, "seeds per step; 0 = the whole graph in one batch"),
         ("fanouts", {"type": _fanouts}, "neighbors sampled per hop, e.g. 10,5 (-1 = all)"),

@@ -9,7 +9,8 @@ from typing import Optional
 
 from .errors import CheckpointError, ConfigError, param
 
-FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (feature_graph.py)
+FEATURE_KNN_SOURCES = ("raw", "propagated", "both")
+FITS = ("steps", "closed_form", "auto")  # how the encoder is fit (closed_form.py)  # features the kNN graph is found in (feature_graph.py)
 
 
 MAX_FLOAT32 = 3.4028234663852886e38
@@ -38,6 +39,7 @@ class TrainConfig:
     schedule: str = "constant"  # constant | cosine
     seed: int = 0
     checkpoint_every: int = 50  # steps
+    fit: str = "steps"  # steps | closed_form | auto (closed form where it applies; closed_form.py)
     # NeuralEF
     variant: str = "ordered"
     alpha: float = 0.3
@@ -107,6 +109,8 @@ class TrainConfig:
             raise ConfigError(f"`ransac_threshold` must be a positive number, got {self.ransac_threshold!r}")
         if self.knn_kernel not in ("self-tuning", "basis"):
             raise ConfigError(f"unknown `knn_kernel` '{self.knn_kernel}'; choose self-tuning or basis")
+        if self.fit not in FITS:
+            raise ConfigError(f"unknown `fit` '{self.fit}'; choose {', '.join(FITS)}")
         if self.schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown schedule '{self.schedule}'; choose constant or cosine")
         return self

@@ -68,6 +68,24 @@ def feature_span_eigenpairs(kernel: sp.spmatrix, features: np.ndarray, k: int,
     return FeatureSpanEigenpairs(values=1.0 - mu[top], vectors=vectors, coefficients=coefficients)
 
 
+def least_squares_coefficients(features: np.ndarray, targets: np.ndarray, with_constant: bool = True) -> np.ndarray:
+    """W minimizing ||[Z, 1] W - T|| (m + 1 x k, float64; the last row is the bias when
+    ``with_constant``): the weights a linear encoder would converge to when regressed onto
+    ``targets``, from float64 Grams accumulated by blocks (no n-row copy). Columns of Z that
+    depend on others get the minimum-norm solution."""
+    z = np.asarray(features, dtype=np.float32)
+    n, m = z.shape
+    width = m + int(with_constant)
+    gram, right = np.zeros((width, width)), np.zeros((width, targets.shape[1]))
+    for start in range(0, n, CHUNK):
+        block = _block(z, start, start + CHUNK, with_constant)
+        gram += block.T @ block
+        right += block.T @ targets[start:start + CHUNK].astype(np.float64)
+    scale, basis = np.linalg.eigh(gram)
+    keep = scale > RANK_TOL * scale.max()
+    return basis[:, keep] @ ((basis[:, keep].T @ right) / scale[keep, None])
+
+
 def _block(z: np.ndarray, start: int, stop: int, with_constant: bool) -> np.ndarray:
     """Rows ``start:stop`` of Z (with the column of ones) in float64."""
     block = z[start:stop].astype(np.float64)

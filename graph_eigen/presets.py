@@ -57,7 +57,7 @@ def default_config(dataset: str, num_nodes: Optional[int] = None) -> TrainConfig
     batch_size, epochs = batch_and_epochs(num_nodes)
     anchors = ANCHORS if num_nodes is None else max(1, min(ANCHORS, num_nodes // 2))
     return TrainConfig(dataset=dataset, objective="basis", encoder="sign", dim=DIM, hidden=256,
-                       layers=2, hops=2, input_dim=128, epochs=epochs, batch_size=batch_size,
+                       layers=1, fit="auto", hops=2, input_dim=128, epochs=epochs, batch_size=batch_size,
                        fanouts=[10, 5], lr=0.01, batch_operator="feature_span", anchors=anchors,
                        feature_knn=FEATURE_KNN, feature_knn_source="both")
 

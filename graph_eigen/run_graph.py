@@ -3,6 +3,8 @@ operator options applied. :func:`run_graph` is the one place that rebuilds it fr
 configuration: train, embed, eval, probe, plot and the demo call it."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -65,3 +67,22 @@ def check_node_ids(ids, num_nodes: int, what: str) -> torch.Tensor:
     if np.unique(ids).size != ids.size:
         raise ConfigError(f"{what} lists some node ids more than once")
     return torch.from_numpy(ids.astype(np.int64))
+
+
+PATH_OPTIONS = ("root", "train_nodes", "seed_nodes")  # stored absolute: a run is used from any folder
+
+
+def absolute(key: str, value):
+    """``value`` of option ``key`` with paths (also a ``file:PATH`` dataset) made absolute."""
+    if value and key in PATH_OPTIONS:
+        return os.path.abspath(value)
+    if key == "dataset" and isinstance(value, str) and value.startswith("file:") and value[5:].strip():
+        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
+    return value
+
+
+def judges_another_dataset(cfg: TrainConfig, dataset, root) -> bool:
+    """Whether ``--dataset``/``--root`` name another graph than the run's own."""
+    other_dataset = bool(dataset) and absolute("dataset", dataset) != absolute("dataset", cfg.dataset)
+    other_root = bool(root) and Path(root).resolve() != (Path(cfg.root).resolve() if cfg.root else None)
+    return other_dataset or other_root

@@ -136,6 +136,12 @@ class _Recorder:
         """The loop's remaining steps, each recorded; a checkpoint every ``checkpoint_every``
         steps, at the end of each epoch and at the end (or after ``stop_after`` steps in all)."""
         loop, every = self.loop, self.cfg.checkpoint_every
+        if loop.closed_form_record is not None:  # fit without steps: its record and one checkpoint
+            if self.saved_step is None:
+                self.metrics.write(json.dumps(loop.closed_form_record) + "\n")
+                self.metrics.flush()
+                self.checkpoint()
+            return
         steps = loop.steps()
         try:
             for record in steps:

@@ -19,6 +19,7 @@ import torch
 from .config import TrainConfig
 from .device import resolve_device
 from .distributed import DistContext, make_sampler, setup_model
+from .closed_form import fit_linear_encoder, uses_closed_form
 from .errors import ConfigError, TrainingDivergedError
 from .graph import Graph
 from .model import Model, build_model
@@ -87,6 +88,10 @@ class TrainLoop:
         objective.to(self.device)
         self.steps_per_epoch = self.sampler.steps_per_epoch
         self.total_steps = cfg.epochs * self.steps_per_epoch
+        self.closed_form_record: Optional[dict] = None  # the fit, when it took no step
+        if uses_closed_form(cfg):
+            self.closed_form_record = fit_linear_encoder(model, graph)
+            self.total_steps = 0
         self.optimizer, self.scheduler = make_optimizer(cfg, encoder.parameters(), self.total_steps,
                                                         sparse=getattr(encoder, "sparse", False))
         self.step = 0  # steps done

@@ -85,7 +85,7 @@ def test_api_divergence_does_not_name_the_temporary_folder(monkeypatch):
 
     monkeypatch.setattr(BASiS, "loss", counting)
     with pytest.raises(TrainingDivergedError) as info:
-        GraphEigen(dim=3, epochs=3, batch_size=64).fit(load_dataset(SBM))
+        GraphEigen(dim=3, epochs=3, batch_size=64, options={"layers": 2}).fit(load_dataset(SBM))
     assert "graph-eigen-" not in str(info.value) and "smaller `lr`" in str(info.value)
 
 

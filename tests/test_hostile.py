@@ -76,7 +76,7 @@ def work(tmp_path_factory) -> Path:
     w = tmp_path_factory.mktemp("hostile")
     csv = two_components_csv(w)
     run = w / "run"
-    assert main(["train", "--dataset", f"file:{csv}", "--encoder", "mlp", "--hidden", "16", "--anchors", "8",
+    assert main(["train", "--dataset", f"file:{csv}", "--encoder", "mlp", "--layers", "2", "--hidden", "16", "--anchors", "8",
                  "--dim", "3", "--epochs", "2", "--no-progress", "--out", str(run)]) == 0
     # PyG raw files that are not what they claim to be
     raw = w / "bad_root" / "Cora" / "raw"
@@ -113,7 +113,7 @@ def work(tmp_path_factory) -> Path:
     return w
 
 
-TRAIN = ["train", "--dataset", "file:{w}/g.csv", "--encoder", "mlp", "--hidden", "16", "--anchors", "8",
+TRAIN = ["train", "--dataset", "file:{w}/g.csv", "--encoder", "mlp", "--layers", "2", "--hidden", "16", "--anchors", "8",
          "--dim", "3", "--epochs", "1", "--no-progress"]
 NEW = ["--out", "{w}/new"]
 BAD_INPUTS = [  # (arguments, part of the one-line message); {w} is the `work` folder
@@ -145,8 +145,8 @@ BAD_INPUTS = [  # (arguments, part of the one-line message); {w} is the `work` f
     (["probe", "{w}/run", "--label-ratio", "nan"], "label_ratio must be in (0, 1]"),
     (["info", "--dataset", "file:"], "no path given"),
     (["train", "--out", "{w}/new", "--no-progress"], "train needs --dataset"),
-    ([*TRAIN, "--out", "{w}/thesis", "--overwrite"], "holds no run (no config.json): refusing to replace it"),
-    (["demo", "--out", "{w}/thesis"], "holds no run (no config.json): refusing to replace it"),
+    ([*TRAIN, "--out", "{w}/thesis", "--overwrite"], "holds no run (no graph-eigen config.json): refusing"),
+    (["demo", "--out", "{w}/thesis"], "holds no run (no graph-eigen config.json): refusing"),
     (["train", "--out", "{w}/run", "--resume", "--dim", "5", "--lr", "0.5", "--no-progress"],
      "these differ: --dim 5 (saved 3), --lr 0.5 (saved 0.01); only --epochs may change"),
     (["train", "--out", "{w}/run", "--resume", "--dataset", "sbm:n=50", "--no-progress"],
@@ -249,7 +249,7 @@ def test_overwrite_replaces_a_run_only_after_the_new_one_has_a_checkpoint(work, 
     assert main([*args, "--out", str(run), "--overwrite", "--seed", "7"]) == 0
     assert json.loads((run / "config.json").read_text())["seed"] == 7 and old_config != (run / "config.json").read_bytes()
     assert not (run / "eval.json").exists()
-    assert load_checkpoint(run)["step"] == 1
+    assert load_checkpoint(run)["config"]["seed"] == 7  # the new run's checkpoint
     assert np.load(run / "embeddings.npy").shape == (45, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "no sibling folder or lock file left"
     assert not (run / LOCK).exists()

@@ -416,7 +416,7 @@ def test_resume_with_fewer_epochs_than_done_is_refused(tmp_path, capsys):
 
     run = tmp_path / "run"
     base = ["train", "--dataset", "sbm:n=300,classes=3,avg_degree=10,features=8,seed=0", "--dim", "3",
-            "--out", str(run), "--no-progress"]
+            "--layers", "2", "--out", str(run), "--no-progress"]  # an MLP: trained by steps
     assert main(base + ["--epochs", "3"]) == 0
     before = (run / "config.json").read_bytes()
     assert main(["train", "--out", str(run), "--resume", "--epochs", "1", "--no-progress"]) == 2

@@ -150,6 +150,13 @@ class BASiS(Objective):
         if global_vectors is not None:
             self._global_targets = global_vectors * np.sqrt(graph.num_nodes)
 
+    def whole_graph_targets(self) -> np.ndarray:
+        """The rows every batch's targets are taken from (n x K, unit mean square columns), for
+        the ``global`` and ``feature_span`` operators, once :meth:`prepare` has run."""
+        if self._global_targets is None:
+            raise ConfigError(f"the `{self.batch_operator}` batch operator has no whole-graph targets")
+        return self._global_targets
+
     def release(self) -> None:
         """The graph, the sampler and the whole-graph targets (n x K) are for training only: at
         2.45M nodes they hold the encoder's propagated input, 2.9 GB, through export."""

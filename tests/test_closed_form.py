@@ -1,0 +1,62 @@
+"""The closed-form fit: a linear encoder set to the least-squares fit of whole-graph targets."""
+import json
+
+import numpy as np
+import pytest
+
+from graph_eigen.cli import main
+from graph_eigen.config import TrainConfig
+from graph_eigen.errors import ConfigError
+
+SBM = "sbm:n=400,classes=4,avg_degree=10,features=12,seed=0"
+
+
+def test_least_squares_coefficients_recover_a_linear_map():
+    from graph_eigen.feature_span import least_squares_coefficients
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((500, 7)).astype(np.float32)
+    z[:, 6] = z[:, 0] + z[:, 1]  # a dependent column: the minimum-norm solution still fits
+    truth = rng.standard_normal((7, 3))
+    targets = z @ truth + np.array([1.0, -2.0, 0.5])
+    w = least_squares_coefficients(z, targets)
+    assert np.allclose(np.hstack([z, np.ones((500, 1))]) @ w, targets, atol=1e-4)
+
+
+def test_default_fit_is_the_feature_span_eigenmap_without_steps(tmp_path):
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+    from graph_eigen.evaluate.baselines import feature_span_eigenmap
+    from graph_eigen.evaluate.spectral import subspace_distance
+    from graph_eigen.run_graph import run_operator
+
+    graph = load_dataset(SBM)
+    model = GraphEigen(dim=6, run_dir=str(tmp_path / "run")).fit(graph)
+    assert model.config_.fit == "auto" and model.config_.layers == 1
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 1 and records[0]["fit"] == "closed_form" and records[0]["relative_error"] < 1e-3
+    span = feature_span_eigenmap(run_operator(model.config_, graph), 6)
+    assert subspace_distance(model.embedding_, span) < 1e-4
+    loaded = GraphEigen.load(tmp_path / "run")  # a checkpoint was written: it loads and embeds alike
+    assert np.allclose(loaded.transform(graph), model.embedding_, atol=1e-4)
+
+
+def test_fit_choices_and_refusals(tmp_path, capsys):
+    from graph_eigen.closed_form import uses_closed_form
+
+    base = dict(objective="basis", batch_operator="feature_span", encoder="sign", layers=1)
+    assert uses_closed_form(TrainConfig(**base, fit="auto"))
+    assert not uses_closed_form(TrainConfig(**{**base, "layers": 2}, fit="auto"))  # an MLP takes steps
+    assert not uses_closed_form(TrainConfig(**{**base, "objective": "neuralef"}, fit="auto"))
+    with pytest.raises(ConfigError, match="closed_form needs BASiS"):
+        uses_closed_form(TrainConfig(**{**base, "encoder": "sage"}, fit="closed_form"))
+    with pytest.raises(ConfigError, match="unknown `fit`"):
+        TrainConfig(fit="fast").validate()
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SBM, "--dim", "4", "--layers", "2", "--epochs", "1", "--out", str(run),
+                 "--no-progress"]) == 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert "loss" in records[0] and "fit" not in records[0]  # --layers 2: gradient steps
+    assert main(["train", "--dataset", SBM, "--dim", "4", "--fit", "closed_form", "--encoder", "sage",
+                 "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
+    assert "closed_form needs BASiS" in capsys.readouterr().err
