@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import shlex
 import time
 
 import numpy as np
@@ -35,6 +37,7 @@ from graph_eigen.evaluate.baselines import feature_span_eigenmap, sgc_features
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.graph import Graph
 from graph_eigen.io import save_json
+from graph_eigen.measure import environment
 from graph_eigen.operators import normalized_adjacency
 from graph_eigen.presets import DIM
 from graph_eigen.run_graph import run_operator
@@ -89,7 +92,7 @@ def aligned_error(emb: np.ndarray, exact: np.ndarray, old: np.ndarray, new: np.n
     return float(np.linalg.norm(e[new] @ rotation - u[new]) ** 2 / np.linalg.norm(u[new]) ** 2)
 
 
-def run_graph_protocol(name: str, root: str, seed: int, exact: bool) -> dict:
+def run_graph_protocol(name: str, root: str, seed: int, exact: bool, options: dict) -> dict:
     full = load_dataset(name, root)
     rng = np.random.default_rng(seed)
     new = np.sort(rng.permutation(full.num_nodes)[: full.num_nodes // 5])
@@ -102,7 +105,7 @@ def run_graph_protocol(name: str, root: str, seed: int, exact: bool) -> dict:
         return round(linear_probe(emb, probed, split="official")["accuracy_mean"], 2)
 
     out: dict = {"dataset": name, "nodes": full.num_nodes, "new_nodes": int(new.size), "rows": {}}
-    model, out["fit_seconds"] = timed(lambda: GraphEigen(seed=seed).fit(full.subgraph(old)))
+    model, out["fit_seconds"] = timed(lambda: GraphEigen(seed=seed, options=options).fit(full.subgraph(old)))
     cfg = model.config_
     operator, operator_seconds = timed(lambda: run_operator(cfg, full))
     targets, span_seconds = timed(lambda: feature_span_eigenmap(operator, DIM, seed=seed))
@@ -134,7 +137,7 @@ def run_graph_protocol(name: str, root: str, seed: int, exact: bool) -> dict:
                                                                    old_pairs.values, old_pairs.vectors))
         out["rows"][label] = row
         print(name, label, row, flush=True)
-    transductive, seconds = timed(lambda: GraphEigen(seed=seed).fit(full))
+    transductive, seconds = timed(lambda: GraphEigen(seed=seed, options=options).fit(full))
     out["transductive"] = {"probe": probe(transductive.embedding_[old], transductive.embedding_[new]),
                            "fit_seconds": round(seconds, 1)}
     out["resolve"] = {"probe": probe(targets[old], targets[new])}
@@ -152,13 +155,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which 20 %% is hidden, and the probe's draw")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact solves (d_G against them, Nystrom)")
     parser.add_argument("--json", default=None, help="write the results here after every graph")
+    parser.add_argument("--options", default="{}", help="JSON of GraphEigen options, e.g. '{\"layers\": 2, \"fit\": \"steps\"}'")
     args = parser.parse_args()
     results = []
     for name in args.datasets:
-        results.append(run_graph_protocol(name, args.root, args.seed, not args.no_exact))
+        results.append(run_graph_protocol(name, args.root, args.seed, not args.no_exact, json.loads(args.options)))
         if args.json:
             save_json(args.json, {"command": "python benchmarks/inductive.py " + " ".join(
-                ["--datasets", *args.datasets] + (["--no-exact"] if args.no_exact else [])), "results": results})
+                ["--datasets", *args.datasets] + (["--no-exact"] if args.no_exact else [])
+                + (["--options", shlex.quote(args.options)] if args.options != "{}" else [])),
+                "environment": environment(), "results": results})
 
 
 if __name__ == "__main__":

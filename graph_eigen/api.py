@@ -22,6 +22,7 @@ import numpy as np
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
+from .rundir import EMBEDDINGS
 
 
 def as_graph(data: Any, features: Any = None, name: str = "graph") -> Graph:
@@ -150,7 +151,7 @@ class GraphEigen:
         probe`` read it. ``folder`` must be new or empty: nothing already there is replaced."""
         from .checkpoint import save_checkpoint
         from .io import save_json, save_npy
-        from .rundir import CHECKPOINT, CONFIG, EMBEDDINGS
+        from .rundir import CHECKPOINT, CONFIG
 
         self._check_fitted()
         folder = Path(folder)
@@ -187,7 +188,7 @@ class GraphEigen:
         est = cls(dim=cfg.dim, objective=cfg.objective, encoder=cfg.encoder, epochs=cfg.epochs, lr=cfg.lr,
                   batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device)
         est.config_, est.run_dir_, est.model_, est.state_ = cfg, folder, None, None
-        emb = folder / "embeddings.npy"
+        emb = folder / EMBEDDINGS
         est.embedding_ = np.load(emb) if emb.is_file() else None
         return est
 

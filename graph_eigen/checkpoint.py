@@ -17,8 +17,8 @@ import torch
 
 from .errors import CheckpointError
 from .io import atomic_write
+from .rundir import CHECKPOINT
 
-CHECKPOINT = "checkpoint.pt"
 FORMAT = 2
 log = logging.getLogger(__name__)
 

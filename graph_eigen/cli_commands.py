@@ -17,6 +17,7 @@ from .config import TrainConfig
 from .errors import ConfigError
 from .graph import Graph
 from .run_graph import absolute, judges_another_dataset, load_graph, load_node_ids, run_graph, run_operator
+from .rundir import EMBEDDINGS, EVAL, PROBE
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _train(args: argparse.Namespace) -> int:
         cfg = train_config_from_args(args, graph, from_file)
     run = fit_run(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
                   row_ids=cfg.train_nodes and f"the ids of {cfg.train_nodes}, sorted")
-    print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
+    print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / EMBEDDINGS),
                       "nodes": int(run.embedding.shape[0]), "dim": int(run.embedding.shape[1])}))
     return 0
 
@@ -136,7 +137,7 @@ def _train_distributed(args: argparse.Namespace, cfg: TrainConfig, from_file: di
         run = fit_run(cfg, graph, args.out, resume=args.resume, overwrite=args.overwrite,
                       progress=not args.no_progress, dist=ctx)
         if ctx.is_writer:
-            print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / "embeddings.npy"),
+            print(json.dumps({"run_dir": args.out, "embeddings": str(Path(args.out) / EMBEDDINGS),
                               "nodes": int(run.embedding.shape[0]), "dim": int(run.embedding.shape[1]),
                               "world_size": ctx.world_size}))
         ctx.barrier()
@@ -159,10 +160,10 @@ def _embed(args: argparse.Namespace) -> int:
                           f"belongs to the run's own dataset '{cfg.dataset}'")
     if args.nodes and not args.out:
         raise ConfigError("embed --nodes needs --out: the run's embeddings.npy holds every node of its graph")
-    out = Path(args.out or Path(args.run_dir) / "embeddings.npy")
+    out = Path(args.out or Path(args.run_dir) / EMBEDDINGS)
     if out.is_dir():
         raise ConfigError(f"--out '{out}' is a folder; give the path of an .npy file")
-    if args.nodes and out.resolve() == (Path(args.run_dir) / "embeddings.npy").resolve():
+    if args.nodes and out.resolve() == (Path(args.run_dir) / EMBEDDINGS).resolve():
         raise ConfigError("embed --nodes would replace the run's own embeddings.npy with some rows: choose another --out")
     graph = run_graph(cfg, args.dataset, args.root)
     nodes = load_node_ids(args.nodes, graph.num_nodes, "nodes")
@@ -189,16 +190,16 @@ def _eval(args: argparse.Namespace) -> int:
 
     run = Path(args.run_dir)
     cfg = TrainConfig.load(run)
-    emb_path = Path(args.embedding) if args.embedding else run / "embeddings.npy"
+    emb_path = Path(args.embedding) if args.embedding else run / EMBEDDINGS
     if not emb_path.is_file():
         raise CheckpointError(f"no embedding at '{emb_path}': run `graph-eigen embed {run}` first")
-    own = emb_path.resolve() == (run / "embeddings.npy").resolve()
+    own = emb_path.resolve() == (run / EMBEDDINGS).resolve()
     if own and judges_another_dataset(cfg, args.dataset, args.root):
         raise ConfigError(f"the run's embedding belongs to its dataset '{cfg.dataset}', not '{args.dataset}': "
                           f"embed that graph first (graph-eigen embed {run} --dataset {args.dataset} "
                           f"--out other.npy) and pass --embedding other.npy")
     # the run's eval.json judges the run's own embedding; another file's judgement goes beside that file
-    out = run / "eval.json" if own else Path(str(emb_path) + ".eval.json")
+    out = run / EVAL if own else Path(str(emb_path) + ".eval.json")
     graph = run_graph(cfg, args.dataset, args.root)
     emb = _load_npy(emb_path, "embedding")
     nodes = _load_npy(args.nodes, "--nodes") if args.nodes else None
@@ -236,18 +237,18 @@ def _demo(args: argparse.Namespace) -> int:
     from .evaluate.report import spectral_report
     from .fit import fit_run, run_config
     from .io import save_json
-    from .train import check_run_dir
+    from .rundir import RunFolder
 
     out = Path(args.out)
-    check_run_dir(out, resume=False, overwrite=True)  # before the graph is built: only a run is replaced
+    RunFolder(out, resume=False, overwrite=True).check()  # before the graph is built: only a run is replaced
     dataset = "sbm:n=5000,classes=5,avg_degree=20,features=32,seed=0"
     graph = load_dataset(dataset)
     cfg = run_config(dataset, {"dim": 5, "input_dim": 0}, graph)  # K = number of blocks: a wide eigengap
     emb = fit_run(cfg, graph, out, overwrite=True, progress=True).embedding
     report = spectral_report(emb, graph)
-    save_json(out / "eval.json", report)
+    save_json(out / EVAL, report)
     probe = linear_probe(emb, graph, seeds=3)
-    save_json(out / "probe.json", probe)
+    save_json(out / PROBE, probe)
     print(json.dumps({"run_dir": str(out), "k": report["k"], "d_G": round(report["d_G"], 4),
                       "d_perp": round(report["d_perp"], 4), "kmeans": report.get("clustering_learned"),
                       "probe_accuracy": round(probe["accuracy_mean"], 2)}))

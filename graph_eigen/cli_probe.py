@@ -9,6 +9,7 @@ from .cli import command
 from .run_graph import judges_another_dataset, load_graph, run_graph, run_operator
 from .config import TrainConfig
 from .errors import CheckpointError, ConfigError
+from .rundir import EMBEDDINGS, PROBE
 
 
 def add_parsers(sub, add_dataset_args) -> None:
@@ -42,14 +43,14 @@ def _resolve_target(args: argparse.Namespace):
     target = Path(args.target)
     if target.is_dir():
         cfg = TrainConfig.load(target)
-        emb_path = target / "embeddings.npy"
+        emb_path = target / EMBEDDINGS
         if not emb_path.is_file():
             raise CheckpointError(f"no embeddings.npy in '{target}': run `graph-eigen embed {target}` first")
         if judges_another_dataset(cfg, args.dataset, args.root):
             raise ConfigError(f"the run's embedding belongs to its dataset '{cfg.dataset}', not '{args.dataset}': "
                               f"embed that graph first (graph-eigen embed {target} --dataset {args.dataset} "
                               f"--out other.npy) and probe the file (graph-eigen probe other.npy --dataset ...)")
-        return emb_path, target / "probe.json", cfg, cfg.dataset, cfg.root
+        return emb_path, target / PROBE, cfg, cfg.dataset, cfg.root
     if target.suffix != ".npy":
         raise ConfigError(f"'{target}' is neither a run folder nor an embedding .npy file")
     if not target.is_file():

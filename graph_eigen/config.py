@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import CheckpointError, ConfigError, param
+from .rundir import CONFIG
 
 FEATURE_KNN_SOURCES = ("raw", "propagated", "both")
 FITS = ("steps", "closed_form", "auto")  # how the encoder is fit (closed_form.py)  # features the kNN graph is found in (feature_graph.py)
@@ -145,7 +146,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "TrainConfig":
-        path = Path(run_dir) / "config.json"
+        path = Path(run_dir) / CONFIG
         if not path.is_file():
             raise CheckpointError(f"'{run_dir}' is not a run folder: {path.name} is missing")
         try:

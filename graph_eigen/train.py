@@ -25,8 +25,8 @@ from .errors import CheckpointError, ConfigError, TrainingDivergedError
 from .graph import Graph
 from .io import atomic_write, save_json
 from .model import Model
-from .rundir import RunFolder
 from .train_loop import NonFiniteLoss, TrainLoop
+from .rundir import CHECKPOINT, CONFIG, METRICS, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def train(cfg: TrainConfig, graph: Graph, out: str | Path, resume: bool = False,
 def check_world_size(run: str | Path, dist: DistContext) -> None:
     """A run's batches depend on the number of processes: resume with the same one."""
     try:
-        saved = json.loads((Path(run) / "config.json").read_text()).get("distributed")
+        saved = json.loads((Path(run) / CONFIG).read_text()).get("distributed")
     except (OSError, json.JSONDecodeError):
         return
     before = (saved or {}).get("world_size", 1)
@@ -100,7 +100,7 @@ class _Recorder:
         self.loop, self.folder, self.dist, self.cfg = loop, folder, loop.dist, loop.cfg
         self.saved_step: Optional[int] = None  # the step of the last checkpoint on disk
         run, writer = folder.path, self.dist.is_writer  # --overwrite of a run: a sibling until the first checkpoint
-        if resume and (run / "checkpoint.pt").exists():
+        if resume and (run / CHECKPOINT).exists():
             state = load_checkpoint(run)
             try:
                 loop.load_state_dict(state)
@@ -115,14 +115,14 @@ class _Recorder:
         elif resume and writer:
             log.warning("no checkpoint.pt in '%s' (killed before its first checkpoint): training starts "
                         "again from step 0 with the run's saved configuration", run)
-        self.dist.on_writer(lambda: save_json(run / "config.json", {**self.cfg.to_dict(), **self.dist.run_info()}))
+        self.dist.on_writer(lambda: save_json(run / CONFIG, {**self.cfg.to_dict(), **self.dist.run_info()}))
         if resume and writer:  # drop the records of steps after the checkpoint: they are trained again
-            _truncate_metrics(run / "metrics.jsonl", loop.step)
+            _truncate_metrics(run / METRICS, loop.step)
         elif writer:
-            (run / "metrics.jsonl").unlink(missing_ok=True)
+            (run / METRICS).unlink(missing_ok=True)
         self.bar = tqdm(total=loop.total_steps, initial=loop.step, disable=not progress or not writer,
                         desc="train", dynamic_ncols=True)
-        self.metrics = open(run / "metrics.jsonl" if writer else os.devnull, "a")
+        self.metrics = open(run / METRICS if writer else os.devnull, "a")
 
     def __enter__(self) -> "_Recorder":
         return self

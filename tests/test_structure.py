@@ -91,3 +91,19 @@ def test_the_training_loop_writes_no_files():
     modules = _modules()
     loop = _imports("graph_eigen.train_loop", modules["graph_eigen.train_loop"], modules)
     assert not loop & {"graph_eigen.io", "graph_eigen.checkpoint", "graph_eigen.rundir", "graph_eigen.train"}
+
+
+def test_run_folder_file_names_are_spelled_only_by_their_owner():
+    """rundir.py owns the run folder's format: no other module spells one of its file names."""
+    names = ('"config.json"', '"checkpoint.pt"', '"embeddings.npy"', '"metrics.jsonl"', '"eval.json"', '"probe.json"')
+    spelled = [f"{path.relative_to(PACKAGE)}: {name}" for path in PACKAGE.rglob("*.py") if path.name != "rundir.py"
+               for name in names if name in path.read_text()]
+    assert spelled == []
+
+
+def test_only_the_fit_module_reaches_the_training_loop():
+    """A run is assembled in one place (fit.py): the CLI and the API reach training through it."""
+    modules = _modules()
+    callers = {name for name, path in modules.items()
+               if {"graph_eigen.train", "graph_eigen.train_loop"} & _imports(name, path, modules)}
+    assert callers == {"graph_eigen.fit", "graph_eigen.train"}, callers  # train: the recorder of the loop

@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..errors import CheckpointError, GraphEigenError
+from ..rundir import EMBEDDINGS, EVAL, METRICS, PLOTS, PROBE
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def plot_run(run_dir: str | Path, labels: Optional[np.ndarray] = None,
     run = Path(run_dir)
     if not run.is_dir():
         raise CheckpointError(f"run folder '{run}' does not exist")
-    out_dir = run / "plots"
+    out_dir = run / PLOTS
     written = []
     for name, draw in (("training_curves", _training_curves), ("spectrum", _spectrum),
                        ("truncation", _truncation)):
@@ -74,7 +75,7 @@ def _read_json(path: Path) -> Optional[dict]:
 
 
 def _training_curves(run: Path) -> Optional[Figure]:
-    path = run / "metrics.jsonl"
+    path = run / METRICS
     if not path.is_file():
         log.info("%s not found: skipping the training curves", path)
         return None
@@ -124,7 +125,7 @@ def _training_curves(run: Path) -> Optional[Figure]:
 
 
 def _spectrum(run: Path) -> Optional[Figure]:
-    report = _read_json(run / "eval.json")
+    report = _read_json(run / EVAL)
     if report is None:
         return None
     series = [(key, report.get(key)) for key in
@@ -148,7 +149,7 @@ def _spectrum(run: Path) -> Optional[Figure]:
 
 
 def _truncation(run: Path) -> Optional[Figure]:
-    probe = _read_json(run / "probe.json")
+    probe = _read_json(run / PROBE)
     if probe is None:
         return None
     curve = probe.get("truncation")
@@ -170,7 +171,7 @@ def _truncation(run: Path) -> Optional[Figure]:
 
 
 def _embedding_2d(run: Path, labels: Optional[np.ndarray], load_labels: bool) -> Optional[Figure]:
-    path = run / "embeddings.npy"
+    path = run / EMBEDDINGS
     if not path.is_file():
         log.info("%s not found: skipping the 2-D view", path)
         return None
