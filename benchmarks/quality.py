@@ -5,7 +5,9 @@ For every dataset, all probed alone with the same linear probe (5 random 10/10/8
 - ``learned`` rows: ``GraphEigen`` fitted with the defaults (``default``) or with one change
   (``graph-only``: no feature kNN graph; ``raw-knn``: the kNN graph of the raw features only;
   ``sage``: the GraphSAGE encoder, the default before 2026-12-05; ``exact-targets``: BASiS
-  targets from the exact eigenvectors of the operator, the default before 2026-12-06); time is the whole fit (kNN
+  targets from the exact eigenvectors of the operator, the default before 2026-12-06; ``mlp-steps``: a
+  two-layer MLP regressed by gradient steps instead of the closed-form linear encoder, the default
+  until 2026-12-06); time is the whole fit (kNN
   graphs, BASiS' reference solve, training) on this machine. The default is also probed with the features appended;
 - ``exact`` rows: the exact first-K eigenvectors of a candidate operator (``graph``: A alone;
   ``raw``, ``propagated``, ``both``: A plus the feature kNN graph(s), k = 10), the ceiling a
@@ -16,6 +18,8 @@ For every dataset, all probed alone with the same linear probe (5 random 10/10/8
         --out benchmarks/results/quality_defaults
     python benchmarks/quality.py --root ../shared/datasets --learned default exact-targets --exact both \
         --out benchmarks/results/quality_feature_span
+    python benchmarks/quality.py --root ../shared/datasets --learned default mlp-steps --exact both \
+        --out benchmarks/results/quality_closed_form
     python benchmarks/quality.py --root ../shared/datasets --learned sage --exact --no-baselines \
         --out benchmarks/results/quality_sage
     python benchmarks/quality.py --root ../shared/datasets --learned --exact both --no-baselines \
@@ -41,7 +45,8 @@ from graph_eigen.io import save_json
 from graph_eigen.presets import FEATURE_KNN, DIM
 
 LEARNED = {"default": {}, "graph-only": {"feature_knn": 0}, "raw-knn": {"feature_knn_source": "raw"},
-           "sage": {"encoder": "sage"}, "exact-targets": {"batch_operator": "global"}}
+           "sage": {"encoder": "sage"}, "exact-targets": {"batch_operator": "global"},
+           "mlp-steps": {"layers": 2, "fit": "steps"}}
 EXACT = {"graph": 0, "raw": FEATURE_KNN, "propagated": FEATURE_KNN, "both": FEATURE_KNN}
 
 

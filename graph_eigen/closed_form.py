@@ -23,11 +23,12 @@ LINEAR_ENCODERS = ("sign", "mlp")
 
 
 def closed_form_applies(cfg: TrainConfig) -> bool:
-    """Whether ``cfg`` describes a regression with a closed form (see the module docstring)."""
+    """Whether ``cfg`` describes a regression with a closed form (see the module docstring); a
+    ``table`` (a free row per node) fits its targets exactly: they become the table."""
     from .objectives.basis import WHOLE_GRAPH
 
-    return (cfg.objective == "basis" and cfg.batch_operator in WHOLE_GRAPH and cfg.encoder in LINEAR_ENCODERS
-            and cfg.layers == 1)
+    linear = (cfg.encoder in LINEAR_ENCODERS and cfg.layers == 1) or cfg.encoder == "table"
+    return cfg.objective == "basis" and cfg.batch_operator in WHOLE_GRAPH and linear
 
 
 def uses_closed_form(cfg: TrainConfig) -> bool:
@@ -35,7 +36,7 @@ def uses_closed_form(cfg: TrainConfig) -> bool:
     applies) or ``steps``."""
     if cfg.fit == "closed_form" and not closed_form_applies(cfg):
         raise ConfigError("`fit` closed_form needs BASiS with whole-graph targets (`batch_operator` feature_span "
-                          "or global) and a linear encoder (`encoder` sign or mlp with `layers` 1); "
+                          "or global) and a linear encoder (`encoder` sign or mlp with `layers` 1, or table); "
                           "use `fit` steps or auto")
     return cfg.fit == "closed_form" or (cfg.fit == "auto" and closed_form_applies(cfg))
 
@@ -47,6 +48,10 @@ def fit_linear_encoder(model: Model, graph: Graph) -> dict:
 
     started = time.perf_counter()
     targets = model.objective.whole_graph_targets()
+    if hasattr(model.encoder, "table"):  # a free row per node: the targets themselves
+        with torch.no_grad():
+            model.encoder.table.copy_(torch.from_numpy(np.ascontiguousarray(targets)).float())
+        return {"step": 0, "fit": "closed_form", "relative_error": 0.0, "seconds": time.perf_counter() - started}
     layer = model.encoder.net.lins[0]
     weights = least_squares_coefficients(graph.x.numpy(), targets)
     with torch.no_grad():

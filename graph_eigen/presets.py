@@ -1,20 +1,23 @@
 """The defaults `graph-eigen train --dataset NAME` (and ``GraphEigen().fit``) use when no other
 option is given. One place to change them.
 
-Graphs with features, at every size, get one method: BASiS on the attributed operator (the
-graph plus the 10-nearest-neighbor graphs of the raw and of the propagated features,
-feature_graph.py), whose targets are that operator's eigenmap restricted to the span of the
-encoder's input (``feature_span``: one Rayleigh-Ritz solve, feature_span.py), learned by the
-``sign`` encoder (an MLP on the features propagated over the operator, seed-only batches).
-K = 48. Below 300,000 nodes its probe matches the exact eigenmap of the same operator; on a
-real graph tiled to 256,662 nodes the exact eigenmap falls 7.9 points under SGC where this one
-stays above it (docs/large_graphs.md), so no size needs another method.
+Graphs with features, at every size, get one method: the attributed operator (the graph plus
+the 10-nearest-neighbor graphs of the raw and of the propagated features, feature_graph.py), its
+eigenmap restricted to the span of the ``sign`` encoder's input (the features propagated over
+the operator; ``feature_span``: one Rayleigh-Ritz solve, feature_span.py), and that encoder as
+the linear map computing it, set in closed form (``fit`` auto, one layer, closed_form.py): BASiS's
+regression solved exactly, with no step. K = 48. Below 300,000 nodes its probe matches the exact
+eigenmap of the same operator; on a real graph tiled to 256,662 nodes and more the exact eigenmap
+falls 8 to 12 points under SGC where this one stays above it (docs/large_graphs.md), so no size
+needs another method. A two-layer MLP trained by steps onto the same targets (``layers`` 2) probes
+the same at many times the cost (docs/quality.md).
 
-Only the batch and the number of epochs follow the graph's size (:func:`batch_and_epochs`):
-batches of about n / 64 seeds (1,024 to 8,192) and about ``TRAIN_STEPS`` steps in all, so a
-step costs the same work at every size and the training time grows with the batch only.
+The batch and the number of epochs (:func:`batch_and_epochs`) matter only to a fit by steps:
+batches of about n / 64 seeds (1,024 to 8,192) and about ``TRAIN_STEPS`` steps in all.
 
-Graphs without features get a free vector per node (``table``) trained by NeuralEF.
+Graphs without features get the exact eigenmap of the graph as a free vector per node
+(``table`` set to BASiS's ``global`` targets in closed form); NeuralEF with a table
+(:func:`table_neuralef_config`) when asked for.
 """
 from __future__ import annotations
 
@@ -41,10 +44,10 @@ def recommended_config(dataset: str, num_nodes: Optional[int] = None, objective:
     own. A graph without node features (``has_features`` False) gets the graph alone as its
     operator."""
     base = default_config(dataset, num_nodes)
-    if not has_features:  # nothing to search neighbors in or to encode: a vector per node
+    if not has_features:  # nothing to search neighbors in or to encode: the exact eigenmap, as a table
         base = replace(base, feature_knn=0, batch_operator="global")
         if encoder is None and objective is None:
-            return table_neuralef_config(base, num_nodes)
+            return replace(base, encoder="table")
     if encoder == "table" and (objective or base.objective) == "neuralef":
         return table_neuralef_config(base, num_nodes)
     if encoder not in (None, "sign", "mlp", "resmlp"):  # GNNs read raw features, not the span's

@@ -60,3 +60,48 @@ def test_fit_choices_and_refusals(tmp_path, capsys):
     assert main(["train", "--dataset", SBM, "--dim", "4", "--fit", "closed_form", "--encoder", "sage",
                  "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
     assert "closed_form needs BASiS" in capsys.readouterr().err
+
+
+def test_featureless_small_graph_gets_its_exact_eigenmap_without_steps_or_folders(tmp_path, monkeypatch):
+    """Issue 23.30: a featureless 100-node graph took 14,000 steps; and a fit leaves no folder."""
+    import tempfile
+
+    from graph_eigen import GraphEigen, exact_eigenpairs
+    from graph_eigen.data import load_dataset
+    from graph_eigen.evaluate.spectral import subspace_distance
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    graph = load_dataset("sbm:n=100,classes=2,avg_degree=8,features=0,seed=0")
+    model = GraphEigen(dim=8).fit(graph)
+    assert (model.config_.encoder, model.config_.objective) == ("table", "basis")
+    assert subspace_distance(model.embedding_, exact_eigenpairs(graph, 8).vectors) < 1e-8
+    assert list(tmp_path.iterdir()) == []  # fit in memory: nothing written
+
+
+def test_api_fit_on_a_small_graph_with_features_works_as_the_cli_does(tmp_path):
+    """Issue 24: GraphEigen().fit works on a 100-node graph with features (anchors follow the size)."""
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+
+    graph = load_dataset("sbm:n=100,classes=2,avg_degree=8,features=6,seed=0")
+    model = GraphEigen(dim=4).fit(graph)
+    assert model.embedding_.shape == (100, 4) and model.config_.anchors == 50
+    assert main(["train", "--dataset", "sbm:n=100,classes=2,avg_degree=8,features=6,seed=0", "--dim", "4",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert TrainConfig.load(tmp_path / "run").to_dict() == {**model.config_.to_dict(),
+                                                            "dataset": TrainConfig.load(tmp_path / "run").dataset}
+    assert np.allclose(np.load(tmp_path / "run" / "embeddings.npy"), model.embedding_, atol=1e-5)
+
+
+def test_clone_and_params_follow_the_constructor():
+    from sklearn.base import clone
+
+    from graph_eigen import GraphEigen
+
+    model = GraphEigen(dim=8, options={"layers": 2})
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy is not model
+    assert set(model.get_params()) == {"dim", "objective", "encoder", "epochs", "lr", "batch_size", "seed",
+                                       "device", "options", "run_dir", "progress"}
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        model.set_params(depth=3)
