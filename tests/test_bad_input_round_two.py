@@ -148,3 +148,15 @@ def test_unconverged_iterative_solve_is_refused_and_residuals_are_recorded(monke
         exact_eigenpairs(graph, 3, method="chebyshev")
     report = spectral_report(good.vectors, graph)
     assert report["exact_residual"] < 1e-6 and report["exact_method"] in ("dense", "eigsh")
+
+
+def test_edge_list_sidecars_sparse_features_and_string_labels(tmp_path):
+    """Issue 23.28 and 29: the documented sidecars, sparse features and class names."""
+    (tmp_path / "g.csv").write_text(",src,dst\n0,0,1\n1,1,2\n2,2,3\n3,3,0\n")  # pandas' index column
+    features = sp.random(4, 50, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    sp.save_npz(tmp_path / "g.features.npz", features)
+    np.save(tmp_path / "g.labels.npy", np.array(["spam", "ham", "spam", "eggs"]))
+    graph = load_dataset(f"file:{tmp_path / 'g.csv'}")
+    assert graph.num_nodes == 4 and graph.num_edges == 4
+    assert np.array_equal(graph.x.numpy(), features.toarray())
+    assert graph.y.tolist() == [2, 1, 2, 0]  # eggs, ham, spam in sorted order

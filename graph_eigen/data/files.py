@@ -9,9 +9,12 @@ Two formats:
 - an edge list as text (``.csv``, ``.tsv``, ``.txt``, ``.edges``, anything not ``.npz``): one
   edge per line, ``src,dst`` or ``src,dst,weight``, separated by commas, tabs or spaces.
   Lines starting with ``#`` are comments; an optional header line (e.g. ``src,dst``) may come
-  before the first edge. Node ids are integers in ``[0, n)`` (not relabeled). Features and
-  labels may sit next to the file as ``<stem>.features.npy`` (n, F) and ``<stem>.labels.npy``
-  (n,), where ``<stem>`` is the path without its extension (``g.csv`` -> ``g.features.npy``).
+  before the first edge; a first column without a header name (pandas' index) is skipped. Node
+  ids are integers in ``[0, n)`` (not relabeled). Features and labels may sit next to the file
+  as ``<stem>.features.npy`` (n, F; or ``<stem>.features.npz``, a scipy sparse matrix written by
+  ``scipy.sparse.save_npz``) and ``<stem>.labels.npy`` (n,; class ids, or class names as strings,
+  mapped to ids in sorted order), where ``<stem>`` is the path without its extension
+  (``g.csv`` -> ``g.features.npy``).
 
 Edges may be given in one or both directions; they are symmetrized, self-loops dropped and
 duplicates merged (largest weight) by :meth:`Graph.from_edges`.
@@ -160,7 +163,7 @@ def _load_edge_list(p: Path) -> Graph:
     num_nodes = int(ei.max()) + 1
     for arr in (x, y):
         if arr is not None:
-            num_nodes = max(num_nodes, len(arr))
+            num_nodes = max(num_nodes, arr.shape[0])
     check_sparse_ids(ei, num_nodes)
     log.info("file: %d edges from %s", ei.shape[1], p)
     return Graph.from_edges(ei, num_nodes=num_nodes, x=x, y=y, edge_weight=weight, name=p.stem)
@@ -249,14 +252,30 @@ def _integer_ids(ei: np.ndarray, what: str) -> np.ndarray:
 
 
 def _sidecar(p: Path, kind: str) -> Optional[np.ndarray]:
+    """``<stem>.features.npy`` (or a scipy sparse ``<stem>.features.npz``) and ``<stem>.labels.npy``
+    (integer class ids, or strings: mapped to 0..C-1 in sorted order, as ``np.unique`` lists them)."""
     side = p.with_name(f"{p.stem}.{kind}.npy")
+    sparse_side = p.with_name(f"{p.stem}.{kind}.npz")
+    if kind == "features" and not side.is_file() and sparse_side.is_file():
+        import scipy.sparse as sp
+
+        try:
+            return sp.load_npz(sparse_side)
+        except (ValueError, OSError, EOFError, KeyError) as exc:
+            raise InvalidGraphError(f"cannot read sparse features '{sparse_side}' (scipy.sparse.save_npz format): "
+                                    f"{exc}") from None
     if not side.is_file():
         return None
     try:
         array = np.load(side, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidGraphError(f"cannot read {kind} file '{side}': {exc}") from None
+    if kind == "labels" and array.dtype.kind in "US":  # class names: ids in sorted order
+        names, ids = np.unique(array, return_inverse=True)
+        log.info("labels of %s: %d class names mapped to ids in sorted order (%s, ...)", side, len(names),
+                 ", ".join(map(str, names[:5])))
+        return ids.reshape(array.shape)
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InvalidGraphError(f"{kind} file '{side}' must hold numbers (class ids for labels), got dtype "
-                                f"{array.dtype}")
+        raise InvalidGraphError(f"{kind} file '{side}' must hold numbers (class ids for labels, or class "
+                                f"names as strings), got dtype {array.dtype}")
     return array
