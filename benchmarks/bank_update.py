@@ -19,7 +19,7 @@ import types
 import torch
 
 from graph_eigen.data import load_dataset
-from graph_eigen.measure import peak_rss_gib, reset_peak_rss
+from harness import peak_rss_gib, reset_peak_rss
 from graph_eigen.objectives.neuralef import NeuralEF
 from graph_eigen.objectives.neuralef_targets import NeuralEFTargets
 

@@ -12,7 +12,7 @@ import logging
 import time
 
 from graph_eigen.data.synthetic import load_sbm
-from graph_eigen.measure import peak_rss_gib
+from harness import peak_rss_gib
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import torch
 from graph_eigen.data import load_dataset
 from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.io import save_json
-from graph_eigen.measure import peak_rss_gib
+from harness import peak_rss_gib
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from graph_eigen.data import load_dataset
 from graph_eigen.io import save_json
-from graph_eigen.measure import peak_rss_gib
+from harness import peak_rss_gib
 from graph_eigen.neighbors import EXACT_LIMIT, NPROBE, cosine_knn
 
 

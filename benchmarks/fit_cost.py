@@ -24,7 +24,7 @@ WAYS = ("default", "mlp_steps", "exact")
 def child(way: str, dataset: str, root: str) -> dict:
     """One way, in this process: seconds and peak memory of the fit, then the probe."""
     from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
-    from graph_eigen.measure import peak_rss_gib
+    from harness import peak_rss_gib
     from graph_eigen.presets import DIM, default_config
     from graph_eigen.run_graph import run_operator
 
@@ -56,7 +56,7 @@ def main() -> None:
         print(json.dumps(child(*args.child, args.root)))
         return
     from graph_eigen.io import save_json
-    from graph_eigen.measure import environment
+    from harness import environment
 
     results = []
     for dataset in args.datasets:

@@ -37,7 +37,7 @@ from graph_eigen.evaluate.baselines import feature_span_eigenmap, sgc_features
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.graph import Graph
 from graph_eigen.io import save_json
-from graph_eigen.measure import environment
+from harness import environment
 from graph_eigen.operators import normalized_adjacency
 from graph_eigen.presets import DIM
 from graph_eigen.run_graph import run_operator

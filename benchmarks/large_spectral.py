@@ -37,7 +37,7 @@ from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
-from graph_eigen.measure import peak_rss_gib
+from harness import peak_rss_gib
 from graph_eigen.presets import neuralef_sign_config
 from graph_eigen.train import train
 

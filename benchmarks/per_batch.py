@@ -25,7 +25,7 @@ from graph_eigen import exact_eigenpairs, linear_probe, load_dataset, subspace_d
 from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.io import save_json
-from graph_eigen.measure import environment
+from harness import environment
 from graph_eigen.presets import default_config, neuralef_sign_config
 from graph_eigen.run_graph import run_operator
 from graph_eigen.train_loop import TrainLoop

@@ -37,7 +37,7 @@ from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.evaluate.probe import linear_probe
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
-from graph_eigen.measure import environment, peak_rss_gib
+from harness import environment, peak_rss_gib
 from graph_eigen.presets import recommended_config
 from graph_eigen.run_graph import run_operator
 from graph_eigen.train import train

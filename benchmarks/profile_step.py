@@ -60,7 +60,7 @@ import torch.nn.functional as F
 
 from graph_eigen.data.synthetic import load_sbm
 from graph_eigen.encoders import EncoderConfig, build_encoder
-from graph_eigen.measure import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
+from harness import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
 from graph_eigen.objectives import build_objective
 from graph_eigen.objectives.alignment import apply_affine, fit_affine
 from graph_eigen.sampling import BatchSampler

@@ -77,7 +77,7 @@ import graph_eigen.objectives.basis as basis_module
 from graph_eigen.config import TrainConfig
 from graph_eigen.data.synthetic import load_sbm
 from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.measure import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
+from harness import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
 from graph_eigen.embed import embed_graph
 from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.model import Model
