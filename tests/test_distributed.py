@@ -241,3 +241,22 @@ def test_torchrun_cli_smoke(tmp_path):
     records = (out / "metrics.jsonl").read_text().splitlines()
     assert len(records) == 2 * 3  # 600 seeds / (2 x 100) = 3 steps per epoch
     shutil.rmtree(out)
+
+
+def test_distributed_train_gets_the_size_based_defaults(tmp_path, monkeypatch):
+    """Issue 23.10: --distributed builds its configuration as one process does (fit.run_config),
+    with the defaults for the loaded graph's size (here: a process group of one)."""
+    from graph_eigen.cli import main
+    from graph_eigen.config import TrainConfig
+    from graph_eigen.presets import recommended_config
+
+    for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                        "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(name, value)
+    dataset = "sbm:n=300,classes=3,avg_degree=10,features=6,seed=0"
+    assert main(["train", "--dataset", dataset, "--dim", "4", "--out", str(tmp_path / "run"), "--no-progress",
+                 "--distributed"]) == 0
+    saved = TrainConfig.load(tmp_path / "run")
+    expected = recommended_config(dataset, 300)
+    assert (saved.anchors, saved.batch_size, saved.epochs, saved.feature_knn) == \
+        (150, expected.batch_size, expected.epochs, 10)
