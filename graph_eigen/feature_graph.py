@@ -51,9 +51,9 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
     if source in ("raw", "both"):
         combined = combined + weight * knn_adjacency(graph.x.numpy(), k)
     if source in ("propagated", "both"):
-        from .propagation import propagate
+        from .propagation import propagate_last
 
-        smoothed = propagate(graph, graph.x, PROPAGATION_HOPS)[-1].numpy()
+        smoothed = propagate_last(graph, graph.x, PROPAGATION_HOPS).numpy()
         combined = combined + weight * knn_adjacency(smoothed, k)
     return Graph.from_symmetric_adjacency(combined, like=graph)
 

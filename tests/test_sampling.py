@@ -75,3 +75,12 @@ def test_endless_batches_run_epoch_after_epoch_and_a_batch_drops_its_kernel():
     fresh = batch.without_kernel()
     assert fresh._kernel is None and batch._kernel is kernel
     assert torch.equal(fresh.kernel.to_dense(), kernel.to_dense())
+
+
+def test_last_hop_by_column_blocks_equals_the_full_propagation():
+    """The feature kNN graph reads A_hat^2 X computed a few columns at a time (memory)."""
+    from graph_eigen.data import load_dataset
+    from graph_eigen.propagation import propagate, propagate_last
+
+    graph = load_dataset("sbm:n=300,classes=3,avg_degree=10,features=70,seed=0")
+    assert torch.allclose(propagate_last(graph, graph.x, 2, columns=16), propagate(graph, graph.x, 2)[-1])

@@ -53,9 +53,9 @@ def feature_span_eigenmap(graph: Graph, dim: int, hops: int = 2, input_dim: int 
 
 def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
     """A_hat^hops X with GCN normalization and self-loops (SGC's input to its linear classifier)."""
-    from ..propagation import propagate
+    from ..propagation import propagate_last
 
-    return propagate(graph, graph.x, hops)[-1].numpy()
+    return propagate_last(graph, graph.x, hops).numpy()
 
 
 def sklearn_spectral_embedding(graph: Graph, dim: int, seed: int = 0) -> np.ndarray:
