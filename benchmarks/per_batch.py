@@ -12,6 +12,7 @@ Methods: BASiS with the ``sampled`` batch operator (the batch's own kernel) and 
 (a kNN graph over the batch's features, BASiS's setting), and NeuralEF (the ``sign`` encoder as in
 ``presets.neuralef_sign_config``) with the ``batch`` and ``running`` estimators.
 
+    python benchmarks/per_batch.py --dataset tiled:CS,nodes=250000 --json benchmarks/results/per_batch_250000.json
     python benchmarks/per_batch.py --dataset tiled:CS,nodes=1000000 --json benchmarks/results/per_batch_1000000.json
 """
 from __future__ import annotations
