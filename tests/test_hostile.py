@@ -84,7 +84,7 @@ def work(tmp_path_factory) -> Path:
     for part in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"):
         (raw / f"ind.cora.{part}").write_bytes(b"\x80\x04garbage" if part != "test.index" else b"1\nx\n")
     (w / "s.csv").write_text("0,1\n1,2\n2,0\n")
-    np.save(w / "s.labels.npy", np.array(["a", "b", "c"]))
+    np.save(w / "s.labels.npy", np.array([True, False, True]))  # class names (strings) are accepted; booleans are not ids
     (w / "huge.csv").write_text("0,1\n1,100000000000\n")
     np.save(w / "emb_full.npy", np.zeros((45, 3), dtype=np.float32))
     (w / "emb_truncated.npy").write_bytes((w / "emb_full.npy").read_bytes()[:100])
