@@ -130,7 +130,7 @@ def test_defaults_use_the_attributed_operator_only_where_there_are_features():
     assert (small.feature_knn, small.feature_knn_source) == (10, "both")
     featureless = recommended_config("X", 10_000, has_features=False)
     assert featureless.feature_knn == 0
-    assert (featureless.encoder, featureless.objective) == ("table", "neuralef")  # nothing to encode
+    assert (featureless.encoder, featureless.objective, featureless.batch_operator) == ("table", "basis", "global")  # the exact eigenmap
     assert recommended_config("X", 2_449_029).feature_knn == 10  # the same operator at every size
     assert TrainConfig().feature_knn_source == "raw"  # what runs saved before the option had
     with pytest.raises(ConfigError, match="`feature_knn_source`"):
