@@ -10,8 +10,8 @@ from typing import Optional
 from .errors import CheckpointError, ConfigError, param
 from .rundir import CONFIG
 
-FEATURE_KNN_SOURCES = ("raw", "propagated", "both")
-FITS = ("steps", "closed_form", "auto")  # how the encoder is fit (closed_form.py)  # features the kNN graph is found in (feature_graph.py)
+FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (feature_graph.py)
+FITS = ("steps", "closed_form", "auto")  # how the encoder is fit (closed_form.py)
 
 
 MAX_FLOAT32 = 3.4028234663852886e38
@@ -177,20 +177,20 @@ def coerce_option(name: str, value, kind: str):
         return ConfigError(f"{param(name)} must be {expected}, got {value!r}")
 
     def as_int(v):
+        if isinstance(v, str):  # "8", or "8.0" / "1e3" as a whole number
+            try:
+                return int(v)
+            except ValueError:
+                try:
+                    v = float(v)
+                except ValueError:
+                    raise fail("an integer") from None
         if isinstance(v, bool):
             raise fail("an integer")
         if isinstance(v, numbers.Integral):
             return int(v)
         if isinstance(v, numbers.Real) and float(v).is_integer():
             return int(v)
-        if isinstance(v, str):
-            try:
-                return int(v)
-            except ValueError:
-                try:
-                    return as_int(float(v))
-                except ValueError:
-                    pass
         raise fail("an integer")
 
     if base == "int":

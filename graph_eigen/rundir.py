@@ -140,7 +140,7 @@ class RunFolder:
             raise ConfigError(f"'{out}' is not empty and holds no run (no graph-eigen config.json): refusing "
                               f"to replace it; choose another `out`")
         foreign = foreign_entries(out)
-        if has_entries(out) and foreign:
+        if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise ConfigError(f"'{out}' holds files a run does not write ({shown}): `overwrite` would "
                               f"delete them; move them or choose another `out`")
