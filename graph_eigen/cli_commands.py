@@ -16,7 +16,7 @@ from .cli_train_options import add_train_options, read_config_file
 from .config import TrainConfig
 from .errors import ConfigError
 from .graph import Graph
-from .run_graph import absolute, judges_another_dataset, load_graph, load_node_ids, run_graph, run_operator
+from .run_graph import absolute, judges_another_dataset, load_graph, load_node_ids, run_graph
 from .rundir import EMBEDDINGS, EVAL, PROBE
 
 log = logging.getLogger(__name__)

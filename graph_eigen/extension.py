@@ -25,7 +25,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import ConfigError
-from .feature_graph import KNN_DIMS, PROPAGATION_HOPS
+from .feature_graph import KNN_DIMS, PROPAGATION_HOPS, knn_projection
 from .graph import Graph
 from .model import Model
 
@@ -40,21 +40,12 @@ class SearchSpace:
 
     @classmethod
     def build(cls, features: np.ndarray, seed: int = 0) -> "SearchSpace":
-        from .neighbors import cosine_index
+        from .neighbors import cosine_index, unit_rows
 
-        projection = None
-        if features.shape[1] > KNN_DIMS:
-            from sklearn.utils.extmath import randomized_svd
-
-            _, _, vt = randomized_svd(features, KNN_DIMS, random_state=seed)
-            projection = vt.T.astype(np.float32)
-        rows = cls._project(features, projection)
+        projection = knn_projection(features, KNN_DIMS, seed)  # the operator's search reads the same
+        projection = None if projection is None else projection.astype(np.float32)
+        rows = unit_rows(features if projection is None else features @ projection)
         return cls(projection, cosine_index(rows, seed), ~np.any(rows != 0, axis=1))
-
-    @staticmethod
-    def _project(features: np.ndarray, projection: Optional[np.ndarray]) -> np.ndarray:
-        rows = np.ascontiguousarray(features if projection is None else features @ projection, dtype=np.float32)
-        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
     def project(self, features: np.ndarray) -> np.ndarray:
         """``features`` on the space's projection (unchanged without one)."""
@@ -64,7 +55,9 @@ class SearchSpace:
         """(rows, cols) of the new rows' kNN edges among the old rows (ids < n_old) and the new ones
         (ids n_old + j): each new row's k most cosine-similar others, blank rows joined to nobody.
         ``new_rows``: the new nodes' features, already :meth:`project`-ed."""
-        rows = self._project(new_rows, None)
+        from .neighbors import unit_rows
+
+        rows = unit_rows(new_rows)
         n_old, m = self.blank.size, rows.shape[0]
         sim_old, idx_old = self.index.search(rows, k)
         sim_old[(idx_old < 0) | self.blank[np.maximum(idx_old, 0)]] = -np.inf

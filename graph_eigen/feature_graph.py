@@ -58,17 +58,26 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
     return Graph.from_symmetric_adjacency(combined, like=graph)
 
 
+def knn_projection(features: np.ndarray, dims: int = KNN_DIMS, seed: int = 0):
+    """The F x ``dims`` projection on the features' top singular directions (randomized SVD) that
+    the kNN search reads wider features through, or None when they are no wider than ``dims``."""
+    if not dims or features.shape[1] <= dims:
+        return None
+    from sklearn.utils.extmath import randomized_svd
+
+    _, _, vt = randomized_svd(features, dims, random_state=seed)
+    return vt.T
+
+
 def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
     """The symmetric 0/1 adjacency joining every row to its k most cosine-similar other rows,
     searched among the rows projected on their top ``dims`` singular directions when wider."""
     from .neighbors import cosine_knn
 
     n = features.shape[0]
-    if dims and features.shape[1] > dims:
-        from sklearn.utils.extmath import randomized_svd
-
-        _, _, vt = randomized_svd(features, dims, random_state=seed)
-        features = features @ vt.T
+    projection = knn_projection(features, dims, seed)
+    if projection is not None:
+        features = features @ projection
     idx = cosine_knn(features, k)
     rows, cols = np.repeat(np.arange(n), k), idx.ravel()
     # an all-zero row is similar to nothing: it gets no kNN edges, and nobody gets it as a neighbor

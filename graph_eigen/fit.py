@@ -85,7 +85,6 @@ def fit_run(cfg: TrainConfig, graph: Graph, out: Optional[str | Path] = None, re
 def train_in_memory(cfg: TrainConfig, graph: Graph, progress: bool = False) -> tuple[Model, dict]:
     """Train with the loop alone (no folder, no checkpoint); returns the model and the state a
     checkpoint of the finished run would hold."""
-    import torch
     from tqdm.auto import tqdm
 
     from .errors import TrainingDivergedError
@@ -95,9 +94,8 @@ def train_in_memory(cfg: TrainConfig, graph: Graph, progress: bool = False) -> t
     if loop.closed_form_record is None:
         for _ in tqdm(loop.steps(), total=loop.total_steps, disable=not progress, desc="train"):
             pass
-    state = {**loop.state_dict(), "config": cfg.to_dict()}
-    tensors = list(state["encoder"].values()) + list(state["objective"].values())
-    if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
+    if not loop.parameters_finite():
         raise TrainingDivergedError(f"non-finite parameters after step {loop.step - 1} (try a smaller `lr`)")
+    state = loop.checkpoint_state()
     loop.model.objective.release()
     return loop.model, state

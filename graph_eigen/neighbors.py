@@ -24,25 +24,30 @@ TRAIN_SAMPLE = 200_000
 
 def cosine_knn(features: np.ndarray, k: int, seed: int = 0, exact: bool | None = None) -> np.ndarray:
     """(n, k) ids of each row's k most cosine-similar other rows (best first)."""
-    try:
-        import faiss
-    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
-        raise ConfigError("the feature kNN graph needs faiss: pip install faiss-cpu") from exc
-    x = np.ascontiguousarray(features, dtype=np.float32)
-    n = x.shape[0]
+    n = features.shape[0]
     if not 1 <= k < n:
         raise ConfigError(f"k must lie in [1, {n - 1}] for {n} points, got {k}")
-    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # a zero row stays zero
+    x = unit_rows(features)
     _, idx = cosine_index(x, seed, exact).search(x, k + 1)
     return _drop_self(idx, k)
 
 
-def cosine_index(unit_rows: np.ndarray, seed: int = 0, exact: bool | None = None):
-    """A faiss inner-product index holding ``unit_rows`` (float32, rows of unit norm or zero):
-    flat (exact) up to ``EXACT_LIMIT`` rows, IVF-Flat above."""
-    import faiss
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    """``features`` as contiguous float32 rows of unit norm (a zero row stays zero: similarity 0
+    to everything), what the inner-product indexes hold and are searched with."""
+    x = np.ascontiguousarray(features, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
-    n, d = unit_rows.shape
+
+def cosine_index(rows: np.ndarray, seed: int = 0, exact: bool | None = None):
+    """A faiss inner-product index holding ``rows`` (as :func:`unit_rows` gives them):
+    flat (exact) up to ``EXACT_LIMIT`` rows, IVF-Flat above."""
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
+        raise ConfigError("the feature kNN graph needs faiss: pip install faiss-cpu") from exc
+
+    n, d = rows.shape
     exact = n <= EXACT_LIMIT if exact is None else exact
     if exact:
         index = faiss.IndexFlatIP(d)
@@ -51,9 +56,9 @@ def cosine_index(unit_rows: np.ndarray, seed: int = 0, exact: bool | None = None
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, lists, faiss.METRIC_INNER_PRODUCT)
         sample = np.random.default_rng(seed).choice(n, size=min(n, max(TRAIN_SAMPLE, 40 * lists)), replace=False)
         index.cp.seed = seed
-        index.train(unit_rows[np.sort(sample)])
+        index.train(rows[np.sort(sample)])
         index.nprobe = NPROBE
-    index.add(unit_rows)
+    index.add(rows)
     return index
 
 

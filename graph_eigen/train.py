@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -177,12 +176,10 @@ class _Recorder:
         if not self.dist.is_writer:
             return
         loop = self.loop
-        model = loop.model
-        tensors = list(model.encoder.state_dict().values()) + list(model.objective.state_dict().values())
-        if not all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()):
+        if not loop.parameters_finite():
             raise TrainingDivergedError(
                 f"non-finite parameters after step {loop.step - 1}; {self.kept()} (try a smaller `lr`)")
-        save_checkpoint(self.folder.path, {**loop.state_dict(), "config": self.cfg.to_dict()})
+        save_checkpoint(self.folder.path, loop.checkpoint_state())
         self.saved_step = loop.step
         self.folder.commit()
 

@@ -116,6 +116,15 @@ class TrainLoop:
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "step": self.step, "skipped": self.skipped, "epoch_sampler": self.epoch_state}
 
+    def checkpoint_state(self) -> dict:
+        """What a checkpoint holds: :meth:`state_dict` and the configuration."""
+        return {**self.state_dict(), "config": self.cfg.to_dict()}
+
+    def parameters_finite(self) -> bool:
+        """Whether every floating-point tensor of the encoder's and the objective's state is finite."""
+        tensors = list(self.model.encoder.state_dict().values()) + list(self.model.objective.state_dict().values())
+        return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state`` (as :meth:`state_dict` gave it); raises RuntimeError, KeyError
         or ValueError for a state that does not fit."""
