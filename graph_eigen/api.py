@@ -150,7 +150,8 @@ class GraphEigen:
         checkpoint.pt, embeddings.npy and its sidecar), so ``load`` and ``graph-eigen embed/eval/
         probe`` read it. ``folder`` must be new or empty: nothing already there is replaced."""
         from .checkpoint import save_checkpoint
-        from .io import save_json, save_npy
+        from .embed import write_embeddings
+        from .io import save_json
         from .rundir import CHECKPOINT, CONFIG
 
         self._check_fitted()
@@ -170,11 +171,7 @@ class GraphEigen:
             return folder
         save_json(folder / CONFIG, self.config_.to_dict())
         save_checkpoint(folder, self.state_)
-        save_npy(folder / EMBEDDINGS, self.embedding_)
-        save_json(str(folder / EMBEDDINGS) + ".json", {
-            "dataset": self.config_.dataset, "nodes": int(self.embedding_.shape[0]), "dim": int(self.embedding_.shape[1]),
-            "objective": self.config_.objective, "encoder": self.config_.encoder, "run_dir": str(folder),
-            "learned_eigenvalues": self.eigenvalues_.tolist()})
+        write_embeddings(folder / EMBEDDINGS, self.embedding_, self.model_, self.config_.dataset, folder)
         return folder
 
     @classmethod

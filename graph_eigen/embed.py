@@ -41,18 +41,25 @@ def export_embeddings(model: Model, graph: Graph, out: str | Path, run_dir: Opti
     emb = (embed or embed_graph)(model, graph, progress)
     if nodes is not None:
         emb = emb[nodes]
-    seconds = time.perf_counter() - start
+    node_ids = (nodes_file or "given by the caller") if nodes is not None else row_ids
+    return write_embeddings(out, emb, model, graph.name, run_dir, time.perf_counter() - start, node_ids)
+
+
+def write_embeddings(out: str | Path, emb: np.ndarray, model: Model, dataset: str,
+                     run_dir: Optional[str | Path] = None, seconds: Optional[float] = None,
+                     node_ids: Optional[str] = None) -> dict:
+    """Write ``emb`` to ``out`` (.npy) and its sidecar ``out + '.json'`` (what made it, and the
+    export's time when ``seconds`` is given); returns the sidecar's content."""
     save_npy(out, emb)
     meta = {
-        "dataset": graph.name, "nodes": int(emb.shape[0]), "dim": int(emb.shape[1]),
+        "dataset": dataset, "nodes": int(emb.shape[0]), "dim": int(emb.shape[1]),
         "objective": model.config.objective, "encoder": model.config.encoder,
-        "run_dir": None if run_dir is None else str(run_dir), "seconds": seconds,
-        "nodes_per_second": emb.shape[0] / max(seconds, 1e-9),
-        "learned_eigenvalues": model.objective.learned_eigenvalues().tolist(),
+        "run_dir": None if run_dir is None else str(run_dir),
     }
-    if nodes is not None:
-        meta["node_ids"] = nodes_file or "given by the caller"
-    elif row_ids:
-        meta["node_ids"] = row_ids
+    if seconds is not None:
+        meta.update(seconds=seconds, nodes_per_second=emb.shape[0] / max(seconds, 1e-9))
+    meta["learned_eigenvalues"] = model.objective.learned_eigenvalues().tolist()
+    if node_ids:
+        meta["node_ids"] = node_ids
     save_json(str(out) + ".json", meta)
     return meta

@@ -58,7 +58,9 @@ def fit_run(cfg: TrainConfig, graph: Graph, out: Optional[str | Path] = None, re
     without, everything stays in memory. ``dist``: a distributed run's context (the export is
     then sharded over the processes). ``row_ids``: which node each row is, for the sidecar.
     """
-    from .embed import embed_graph, export_embeddings
+    import time
+
+    from .embed import embed_graph, write_embeddings
     from .run_graph import run_operator
 
     cfg.validate()
@@ -77,9 +79,11 @@ def fit_run(cfg: TrainConfig, graph: Graph, out: Optional[str | Path] = None, re
         export_sharded(dist, model, graph, path, run_dir=out)
         embedding = np.load(path) if dist.is_writer else None
         return FittedRun(model, cfg, graph, embedding)
+    start = time.perf_counter()
+    embedding = embed_graph(model, graph)
     with RunLock(out):  # another writer may have taken the folder since training ended
-        export_embeddings(model, graph, path, run_dir=out, row_ids=row_ids)
-    return FittedRun(model, cfg, graph, np.load(path))
+        write_embeddings(path, embedding, model, graph.name, out, time.perf_counter() - start, row_ids)
+    return FittedRun(model, cfg, graph, embedding)
 
 
 def train_in_memory(cfg: TrainConfig, graph: Graph, progress: bool = False) -> tuple[Model, dict]:
