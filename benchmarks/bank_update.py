@@ -20,8 +20,8 @@ import torch
 
 from graph_eigen.data import load_dataset
 from harness import peak_rss_gib, reset_peak_rss
-from graph_eigen.objectives.neuralef import NeuralEF
-from graph_eigen.objectives.neuralef_targets import NeuralEFTargets
+from graph_eigen.model.objectives.neuralef import NeuralEF
+from graph_eigen.model.objectives.neuralef_targets import NeuralEFTargets
 
 
 def timed(label: str, fn) -> None:

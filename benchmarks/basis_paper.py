@@ -36,11 +36,10 @@ import torch
 
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.cluster import kmeans_scores
 from graph_eigen.evaluate.spectral import grassmann_paper_formula, orthogonality, subspace_distance
-from graph_eigen.train import train
+from graph_eigen.runs.recorder import train
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 K = 10
 PAPER = {"d_G": [0.107, 0.038], "d_perp": [0.247, 0.076], "nmi": [0.961, None], "acc": [0.986, None]}
@@ -85,7 +84,7 @@ def run_protocol(graph, exact: np.ndarray, objective: str, seed: int, train_frac
     start = time.perf_counter()
     model = train(cfg, sub, run_root / f"{objective}_seed{seed}", overwrite=True, progress=False)
     seconds = time.perf_counter() - start
-    emb = embed_graph(model, graph).astype(np.float64)
+    emb = model.embed(graph).astype(np.float64)
     labels = graph.y.numpy()
     out = {"seed": seed, "objective": objective, "train_points": int(n_train), "test_points": int(len(test_ids)),
            "steps": cfg.epochs * steps_per_epoch, "train_seconds": seconds,
@@ -104,7 +103,7 @@ def pixel_check(root: str, seed: int, run_root: Path) -> dict:
                           epochs=30, batch_size=384, fanouts=[1], lr=1e-3, batch_operator="knn", anchors=128,
                           ransac=ransac, seed=seed, checkpoint_every=10 ** 6)
         model = train(cfg, graph, run_root / f"pixels_{name}", overwrite=True, progress=False)
-        emb = embed_graph(model, graph).astype(np.float64)
+        emb = model.embed(graph).astype(np.float64)
         out[name] = scores(emb, exact, graph.y.numpy(), np.arange(graph.num_nodes))
         print("pixels", name, json.dumps(out[name]), flush=True)
     return out

@@ -16,8 +16,8 @@ import time
 import torch
 
 from graph_eigen.data import load_dataset
-from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.io import save_json
+from graph_eigen.model.encoders import EncoderConfig, build_encoder
 from harness import peak_rss_gib
 
 

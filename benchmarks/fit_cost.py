@@ -25,8 +25,8 @@ def child(way: str, dataset: str, root: str) -> dict:
     """One way, in this process: seconds and peak memory of the fit, then the probe."""
     from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
     from harness import peak_rss_gib
-    from graph_eigen.presets import DIM, default_config
-    from graph_eigen.run_graph import run_operator
+    from graph_eigen.runs.inputs import run_operator
+    from graph_eigen.runs.presets import DIM, default_config
 
     graph = load_dataset(dataset, root)
     loaded_gib = peak_rss_gib()

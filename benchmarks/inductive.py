@@ -35,12 +35,12 @@ import torch
 from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
 from graph_eigen.evaluate.baselines import feature_span_eigenmap, sgc_features
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 from graph_eigen.io import save_json
 from harness import environment
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.presets import DIM
-from graph_eigen.run_graph import run_operator
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.runs.inputs import run_operator
+from graph_eigen.runs.presets import DIM
 
 
 def timed(fn):

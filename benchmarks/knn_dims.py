@@ -20,9 +20,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from graph_eigen import Graph, exact_eigenpairs, linear_probe, load_dataset
-from graph_eigen.feature_graph import PROPAGATION_HOPS, knn_adjacency
-from graph_eigen.presets import FEATURE_KNN, DIM
-from graph_eigen.propagation import propagate
+from graph_eigen.graph.knn import PROPAGATION_HOPS, knn_adjacency
+from graph_eigen.graph.propagation import propagate
+from graph_eigen.runs.presets import DIM, FEATURE_KNN
 
 
 def measure(graph: Graph, dims: int, k: int, dim: int, seeds: int) -> dict:

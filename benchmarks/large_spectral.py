@@ -33,13 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 from harness import peak_rss_gib
-from graph_eigen.presets import neuralef_sign_config
-from graph_eigen.train import train
+from graph_eigen.runs.presets import neuralef_sign_config
+from graph_eigen.runs.recorder import train
 
 
 def widest_relative_gap(mu: np.ndarray) -> tuple[int, float]:
@@ -71,7 +70,7 @@ def main() -> None:
         start = time.perf_counter()
         model = train(cfg, graph, Path(tmp) / "run", progress=False)
         train_seconds = time.perf_counter() - start
-        embedding = embed_graph(model, graph)
+        embedding = model.embed(graph)
     result = {"dataset": dataset, "nodes": graph.num_nodes, "edges": graph.num_edges,
               "exact_method": exact.method, "exact_seconds_k64": round(exact_seconds, 1),
               "k_widest_gap": k, "relative_gap": round(gap, 3), "mu_k": float(mu[k - 1]), "mu_k_plus_1": float(mu[k]),

@@ -11,7 +11,7 @@ results file. The README's NeuralEF table (docs/neuralef.md, docs/results.md) ca
     python benchmarks/neuralef_estimators.py --steps 18000 --batch-size 2048 --estimator bank --every 2000
 
 (before the argparse options: ``steps=1500 bs=0 est=batch`` and so on). The loop is this
-script's own, not ``graph_eigen.train``: it evaluates d_G during training and sets the
+script's own, not ``graph_eigen.runs.recorder``: it evaluates d_G during training and sets the
 optimizer itself (SparseAdam for the ``table`` encoder, or plain SGD). ``--root`` defaults to
 ``$GRAPH_EIGEN_DATA``, else ``../shared/datasets``.
 """
@@ -24,11 +24,11 @@ import warnings
 import torch
 
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.objectives.neuralef import NeuralEF
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.encoders import EncoderConfig, build_encoder
+from graph_eigen.model.objectives.neuralef import NeuralEF
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -23,13 +23,12 @@ import time
 from dataclasses import replace
 
 from graph_eigen import exact_eigenpairs, linear_probe, load_dataset, subspace_distance
-from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.io import save_json
 from harness import environment
-from graph_eigen.presets import default_config, neuralef_sign_config
-from graph_eigen.run_graph import run_operator
-from graph_eigen.train_loop import TrainLoop
+from graph_eigen.runs.inputs import run_operator
+from graph_eigen.runs.presets import default_config, neuralef_sign_config
+from graph_eigen.training.loop import TrainLoop
 
 
 def methods(base) -> dict:
@@ -55,7 +54,7 @@ def train_for(cfg, operator, budgets: list[float], judge) -> list[dict]:
             if spent + time.perf_counter() - start >= budget:
                 break
         spent += time.perf_counter() - start
-        results.append({"budget_seconds": round(budget, 1), "steps": loop.step, **judge(embed_graph(loop.model, operator))})
+        results.append({"budget_seconds": round(budget, 1), "steps": loop.step, **judge(loop.model.embed(operator))})
         start = time.perf_counter()
     return results
 
@@ -74,7 +73,7 @@ def main() -> None:
     start = time.perf_counter()
     loop = TrainLoop.build(base, operator)  # the default: closed form, no step
     default_seconds = time.perf_counter() - start
-    targets = embed_graph(loop.model, operator)
+    targets = loop.model.embed(operator)
     references = {"feature_span": targets}
     if args.exact:
         references["exact"] = exact_eigenpairs(operator, base.dim).vectors

@@ -31,16 +31,15 @@ import numpy as np
 
 from graph_eigen.data import load_dataset
 from graph_eigen.device import resolve_device
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.evaluate.probe import linear_probe
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 from harness import environment, peak_rss_gib
-from graph_eigen.presets import recommended_config
-from graph_eigen.run_graph import run_operator
-from graph_eigen.train import train
+from graph_eigen.runs.inputs import run_operator
+from graph_eigen.runs.presets import recommended_config
+from graph_eigen.runs.recorder import train
 
 
 class Stages:
@@ -96,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.out) if args.out else Path(tmp) / "run"
         model = stage("train", lambda: train(cfg, operator, run, overwrite=True, progress=True))
-        embedding = stage("export", lambda: embed_graph(model, operator))
+        embedding = stage("export", lambda: model.embed(operator))
     learned = stage("probe", lambda: probe(embedding))
     job_seconds, job_peak = time.perf_counter() - started, peak_rss_gib()
 

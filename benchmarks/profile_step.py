@@ -59,11 +59,11 @@ import torch
 import torch.nn.functional as F
 
 from graph_eigen.data.synthetic import load_sbm
-from graph_eigen.encoders import EncoderConfig, build_encoder
+from graph_eigen.model.encoders import EncoderConfig, build_encoder
 from harness import StageTimeout, current_rss_gib, environment, peak_rss_gib, reset_peak_rss, time_limit
-from graph_eigen.objectives import build_objective
-from graph_eigen.objectives.alignment import apply_affine, fit_affine
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.objectives import build_objective
+from graph_eigen.model.objectives.alignment import apply_affine, fit_affine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -89,7 +89,7 @@ def encoder_config(name: str) -> EncoderConfig:
 
 
 def spectral_run(name: str, graph, objective):
-    """One training step as in graph_eigen.train.train (forward, loss, backward, Adam)."""
+    """One training step as in graph_eigen.runs.recorder.train (forward, loss, backward, Adam)."""
     encoder = build_encoder(name, graph, DIM, encoder_config(name), seed=0)
     opt = torch.optim.Adam(encoder.parameters(), lr=LR)
 
@@ -393,7 +393,7 @@ def profile_loader(graph, report: dict) -> None:
 def _eigsh_series(matrix, tols, timeout, label: str, one_thread: bool = False) -> dict:
     from threadpoolctl import threadpool_limits
 
-    from graph_eigen.eigsolve import top_eigenpairs
+    from graph_eigen.spectral.eigsolve import top_eigenpairs
 
     out, solved = {}, {}
     for tol in tols:
@@ -429,7 +429,7 @@ def sampled_batch_kernel(graph, batch) -> sp.csr_matrix:
 
 
 def profile_eigsh(graph, report: dict, timeout: float) -> None:
-    from graph_eigen.operators import normalized_adjacency
+    from graph_eigen.graph.operators import normalized_adjacency
 
     res = {}
     basis = build_objective("basis", DIM, batch_operator="sampled")

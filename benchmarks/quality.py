@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
-from graph_eigen.eigsolve import solver_for
 from graph_eigen.evaluate.baselines import feature_span_eigenmap, sgc_features, sklearn_spectral_embedding
-from graph_eigen.feature_graph import with_feature_knn
+from graph_eigen.graph.knn import with_feature_knn
 from graph_eigen.io import save_json
-from graph_eigen.presets import FEATURE_KNN, DIM
+from graph_eigen.runs.presets import DIM, FEATURE_KNN
+from graph_eigen.spectral.eigsolve import solver_for
 
 LEARNED = {"default": {}, "graph-only": {"feature_knn": 0}, "raw-knn": {"feature_knn_source": "raw"},
            "sage": {"encoder": "sage"}, "exact-targets": {"batch_operator": "global"},

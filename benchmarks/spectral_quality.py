@@ -21,14 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
 from graph_eigen.evaluate.baselines import random_encoder_embedding
 from graph_eigen.evaluate.probe import linear_probe
 from graph_eigen.evaluate.spectral import orthogonality, subspace_distance
 from graph_eigen.io import save_json
-from graph_eigen.presets import recommended_config
-from graph_eigen.train import train
+from graph_eigen.runs.presets import recommended_config
+from graph_eigen.runs.recorder import train
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 # K at a wide eigengap of the normalized adjacency (docs/algorithms.md, "Eigengaps"): evaluate there.
 SPECTRAL_K = {"CS": 9, "Photo": 10, "Cora": 9}
@@ -81,7 +80,7 @@ def evaluate_dataset(name: str, root: str | None, runs: list[str], epochs: int, 
             t0 = time.perf_counter()
             model = train(cfg, graph, folder, overwrite=True, progress=False)
             seconds = time.perf_counter() - t0
-            emb = embed_graph(model, graph)
+            emb = model.embed(graph)
             row = {"method": f"{objective} + {encoder} (K={dim}, {epochs} epochs)", "seconds": round(seconds, 1)}
             if dim == k:
                 row.update(d_G=round(subspace_distance(emb, exact_k), 4), d_perp=round(orthogonality(emb), 4))

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.objectives import build_objective
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.objectives import build_objective
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 FILTERS = [("power", 64), ("power", 256), ("chebyshev", 16), ("chebyshev", 32), ("chebyshev", 64)]
 REFRESHES = 8

@@ -1,3 +1,3 @@
-from .cli import main
+from graph_eigen.cli.main import main
 
 raise SystemExit(main())

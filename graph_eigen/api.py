@@ -6,8 +6,8 @@
     model.embedding_            # one row per node of the training graph
     model.transform(new_graph)  # any graph with the same features: new nodes too
 
-Parameters left at ``None`` take the library's defaults for the graph's size (presets.py),
-the same the CLI uses (both build a run through fit.py). ``fit`` works in memory, or records the
+Parameters left at ``None`` take the library's defaults for the graph's size (runs/presets.py),
+the same the CLI uses (both build a run through runs/fit.py). ``fit`` works in memory, or records the
 run in ``run_dir`` when it is set; ``save`` writes the CLI's run-folder format, so ``save``/``load``
 and ``graph-eigen embed/eval/probe`` interoperate.
 """
@@ -19,15 +19,30 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .config import TrainConfig
-from .errors import CheckpointError, ConfigError, TrainingDivergedError
-from .graph import Graph
-from .rundir import EMBEDDINGS
+from graph_eigen.config import TrainConfig
+from graph_eigen.errors import CheckpointError, ConfigError, TrainingDivergedError
+from graph_eigen.graph.core import Graph
+from graph_eigen.runs.checkpoint import load_config
+from graph_eigen.runs.folder import EMBEDDINGS
 
 
 def as_graph(data: Any, features: Any = None, name: str = "graph") -> Graph:
-    """A :class:`Graph` from a Graph, a torch_geometric ``Data``, or a scipy sparse adjacency
-    (with ``features``, an n x F array, optional)."""
+    """A :class:`Graph` from what a user holds.
+
+    Parameters
+    ----------
+    data : Graph, torch_geometric.data.Data or scipy sparse matrix
+        The graph; a sparse matrix is its (square, symmetric or not) adjacency.
+    features : array-like of shape (n_nodes, n_features), optional
+        Node features, with a sparse adjacency or a ``Data`` (replacing its ``x``).
+    name : str, default "graph"
+        The name runs and results record.
+
+    Returns
+    -------
+    Graph
+        Validated and symmetrized; ``data`` itself when it is a Graph.
+    """
     import scipy.sparse as sp
 
     if isinstance(data, Graph):
@@ -53,8 +68,45 @@ def as_graph(data: Any, features: Any = None, name: str = "graph") -> Graph:
 class GraphEigen:
     """Laplacian eigenmaps learned by a neural encoder, with out-of-sample ``transform``.
 
-    Learned state: ``embedding_`` (n x dim, the training graph's nodes), ``eigenvalues_``
-    (of L_sym, as learned), ``config_`` (the full configuration) and ``run_dir_``.
+    Parameters left at ``None`` take the library's defaults for the graph's size and features
+    (the same as ``graph-eigen train``).
+
+    Parameters
+    ----------
+    dim : int, optional
+        Embedding dimension K (default 48 for graphs with features).
+    objective : {"basis", "neuralef"}, optional
+        The training objective.
+    encoder : {"sign", "mlp", "resmlp", "sage", "gcn", "table"}, optional
+        The encoder; ``table`` (one free vector per node) has no out-of-sample embedding.
+    epochs, lr, batch_size : optional
+        Training length, learning rate and seeds per batch (unused by the closed-form fit).
+    seed : int, default 0
+        Seed of every random draw: the same seed gives the same embedding.
+    device : str, default "auto"
+        ``auto``, ``cpu`` or ``cuda``.
+    options : dict, optional
+        Any other option of ``graph-eigen train`` by its Python name (e.g. ``{"layers": 2,
+        "fit": "steps"}``); the keyword parameters above win over it.
+    run_dir : str, optional
+        Record the run in this folder as ``graph-eigen train --out`` does; None: in memory.
+    progress : bool, default False
+        Show progress bars.
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_nodes, dim)
+        The training graph's embedding, float32, row i = node i.
+    eigenvalues_ : ndarray of shape (dim,)
+        The eigenvalues of the normalized Laplacian, as learned.
+    config_ : TrainConfig
+        The run's full configuration.
+    run_dir_ : Path or None
+        The folder the run is recorded in.
+    n_features_in_ : int
+        Features per node of the training graph.
+    label_names_ : tuple of str or None
+        The class of each label id, when the training graph's labels were class names.
     """
 
     def __init__(self, dim: Optional[int] = None, objective: Optional[str] = None,
@@ -73,11 +125,20 @@ class GraphEigen:
 
         return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
 
+    @classmethod
+    def _training_params(cls) -> list[str]:
+        """The constructor's parameters that are training options (TrainConfig fields)."""
+        from dataclasses import fields
+
+        options = {f.name for f in fields(TrainConfig)}
+        return [name for name in cls._param_names() if name in options]
+
     def get_params(self, deep: bool = True) -> dict:
         """The constructor's parameters and their values (scikit-learn's protocol)."""
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params) -> "GraphEigen":
+        """Set constructor parameters by name (scikit-learn's protocol); returns self."""
         for name, value in params.items():
             if name not in self._param_names():
                 raise ConfigError(f"unknown parameter '{name}'")
@@ -85,12 +146,22 @@ class GraphEigen:
         return self
 
     def fit(self, graph: Any, features: Any = None) -> "GraphEigen":
-        """Fit on ``graph`` (see :func:`as_graph`); returns self.
+        """Fit the embedding of ``graph``.
 
         In memory unless ``run_dir`` is set (then the run is recorded there as ``graph-eigen
         train`` records it); :meth:`save` writes a fitted estimator to a folder.
+
+        Parameters
+        ----------
+        graph, features
+            The training graph, as :func:`as_graph` takes them.
+
+        Returns
+        -------
+        GraphEigen
+            self, fitted.
         """
-        from .fit import fit_run
+        from graph_eigen.runs.fit import fit_run
 
         graph = as_graph(graph, features)
         cfg = self._config(graph)
@@ -103,23 +174,33 @@ class GraphEigen:
         self.embedding_, self.extension_ = run.embedding, None
         self.eigenvalues_ = run.model.objective.learned_eigenvalues().numpy()
         self.n_features_in_ = graph.num_features
+        self.label_names_ = graph.label_names  # the class of each label id when labels were names
         return self
 
     def transform(self, graph: Any, features: Any = None, nodes: Any = None, incremental: bool = False) -> np.ndarray:
-        """The embedding of the nodes of ``graph`` (float32, one row per node) by the trained encoder.
+        """Embed the nodes of ``graph`` with the trained encoder, without a new solve.
 
-        ``nodes``: ids of the nodes to embed, for new nodes that joined the training graph (their
-        edges may point to old nodes; the operator's kNN graphs are searched among all of
-        ``graph``'s nodes). Only their rows are returned: ``embedding_`` stays as it is.
+        Parameters
+        ----------
+        graph, features
+            Any graph with the training graph's features (as :func:`as_graph` takes them).
+        nodes : array-like of int, optional
+            Ids of the nodes to embed, for new nodes that joined the training graph (their edges
+            may point to old nodes; the operator's kNN graphs are searched among all of
+            ``graph``'s nodes). Only their rows are returned; ``embedding_`` stays as it is.
+        incremental : bool, default False
+            With ``nodes``, when the other nodes of ``graph`` are the training graph's, in order:
+            keep the training graph's operator state and compute the new nodes' rows only, in
+            time proportional to their number. Without it every row of the enlarged graph's
+            operator is rebuilt, and the new rows equal those of a full ``transform(graph)``.
 
-        ``incremental`` (with ``nodes``; the other nodes of ``graph`` must be the training graph's,
-        in order): keep the training graph's operator state and compute the new nodes' rows only,
-        in time proportional to their number (extension.py). Without it every row of the enlarged
-        graph's operator is rebuilt, and the new rows equal those of a full ``transform(graph)``.
+        Returns
+        -------
+        ndarray of shape (n_nodes or len(nodes), dim)
+            float32, one row per node (per id of ``nodes``, in their order).
         """
-        from .embed import embed_graph
-        from .model import load_model
-        from .run_graph import check_node_ids, run_operator
+        from graph_eigen.runs.checkpoint import load_model
+        from graph_eigen.runs.inputs import check_node_ids, run_operator
 
         self._check_fitted()
         if self.config_.encoder == "table":
@@ -139,20 +220,31 @@ class GraphEigen:
         if getattr(self, "model_", None) is None:  # loaded from a folder: built for the first graph seen
             self.model_ = load_model(self.run_dir_, graph)
             self.n_features_in_ = graph.num_features
-        embedding = embed_graph(self.model_, graph)
+        embedding = self.model_.embed(graph)
         return embedding if ids is None else embedding[ids]
 
     def fit_transform(self, graph: Any, features: Any = None) -> np.ndarray:
+        """:meth:`fit`, then the training graph's embedding (``embedding_``)."""
         return self.fit(graph, features).embedding_
 
     def save(self, folder: str | Path) -> Path:
-        """Write the fitted model to ``folder`` in the CLI's run-folder format (config.json,
-        checkpoint.pt, embeddings.npy and its sidecar), so ``load`` and ``graph-eigen embed/eval/
-        probe`` read it. ``folder`` must be new or empty: nothing already there is replaced."""
-        from .checkpoint import save_checkpoint
-        from .embed import write_embeddings
-        from .io import save_json
-        from .rundir import CHECKPOINT, CONFIG
+        """Write the fitted model in the CLI's run-folder format, which :meth:`load` and
+        ``graph-eigen embed/eval/probe`` read.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A new or empty folder: nothing already there is replaced.
+
+        Returns
+        -------
+        Path
+            ``folder``.
+        """
+        from graph_eigen.io import save_json
+        from graph_eigen.runs.checkpoint import save_checkpoint
+        from graph_eigen.runs.export import write_embeddings
+        from graph_eigen.runs.folder import CHECKPOINT, CONFIG
 
         self._check_fitted()
         folder = Path(folder)
@@ -171,19 +263,30 @@ class GraphEigen:
             return folder
         save_json(folder / CONFIG, self.config_.to_dict())
         save_checkpoint(folder, self.state_)
-        write_embeddings(folder / EMBEDDINGS, self.embedding_, self.model_, self.config_.dataset, folder)
+        write_embeddings(folder / EMBEDDINGS, self.embedding_, self.model_, self.config_.dataset, folder,
+                         label_names=getattr(self, "label_names_", None))
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> "GraphEigen":
-        """An estimator from a run folder written by ``save`` or by ``graph-eigen train``."""
-        from .checkpoint import load_checkpoint
+        """A fitted estimator from a run folder.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Written by :meth:`save` or by ``graph-eigen train``.
+
+        Returns
+        -------
+        GraphEigen
+            Its parameters are the run's; the model is rebuilt at the first ``transform``.
+        """
+        from graph_eigen.runs.checkpoint import load_checkpoint
 
         folder = Path(folder)
-        cfg = TrainConfig.load(folder)
+        cfg = load_config(folder)
         load_checkpoint(folder)  # refuse a missing or damaged checkpoint now, not at transform
-        est = cls(dim=cfg.dim, objective=cfg.objective, encoder=cfg.encoder, epochs=cfg.epochs, lr=cfg.lr,
-                  batch_size=cfg.batch_size, seed=cfg.seed, device=cfg.device)
+        est = cls(**{name: getattr(cfg, name) for name in cls._training_params()})
         est.config_, est.run_dir_, est.model_, est.state_ = cfg, folder, None, None
         emb = folder / EMBEDDINGS
         est.embedding_ = np.load(emb) if emb.is_file() else None
@@ -193,22 +296,34 @@ class GraphEigen:
     def _config(self, graph: Graph) -> TrainConfig:
         """The run's configuration, built as the CLI builds it (fit.run_config): the defaults for
         the graph, then ``options``, then the keyword parameters that are set."""
-        from .fit import run_config
+        from graph_eigen.runs.fit import run_config
 
         options = self.options if self.options is not None else {}
         if not isinstance(options, dict):
             raise ConfigError(f"`options` must be a dict of option names to values, got {type(options).__name__}")
-        keywords = {name: getattr(self, name) for name in ("dim", "objective", "encoder", "epochs", "lr", "batch_size")
-                    if getattr(self, name) is not None}
-        return run_config(graph.name, {**options, **keywords, "seed": self.seed, "device": self.device}, graph)
+        keywords = {name: getattr(self, name) for name in self._training_params() if getattr(self, name) is not None}
+        return run_config(graph.name, {**options, **keywords}, graph)
 
     def prepare_incremental(self, graph: Any, nodes: Any) -> "GraphEigen":
-        """Build, once, the training graph's state that ``transform(..., incremental=True)`` reads
-        (its kNN indexes, degrees and propagated features), from ``graph`` without ``nodes``, which
-        must be the training graph. Called by the first incremental transform; returns self."""
-        from .extension import NewNodeExtension
-        from .model import load_model
-        from .run_graph import check_node_ids, run_operator
+        """Build, once, the training graph's state that ``transform(..., incremental=True)`` reads.
+
+        Called by the first incremental transform.
+
+        Parameters
+        ----------
+        graph : Graph
+            The enlarged graph; without ``nodes`` it must be the training graph.
+        nodes : array-like of int
+            The new nodes' ids.
+
+        Returns
+        -------
+        GraphEigen
+            self, holding the training graph's kNN indexes, degrees and propagated features.
+        """
+        from graph_eigen.runs.checkpoint import load_model
+        from graph_eigen.runs.extension import NewNodeExtension
+        from graph_eigen.runs.inputs import check_node_ids, run_operator
 
         self._check_fitted()
         if getattr(self, "extension_", None) is None:

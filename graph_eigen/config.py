@@ -1,16 +1,13 @@
 """The training configuration: one dataclass, saved as config.json next to every run."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Optional
 
-from .errors import CheckpointError, ConfigError, param
-from .rundir import CONFIG
+from graph_eigen.errors import ConfigError, param
 
-FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (feature_graph.py)
+FEATURE_KNN_SOURCES = ("raw", "propagated", "both")  # features the kNN graph is found in (graph/knn.py)
 FITS = ("steps", "closed_form", "auto")  # how the encoder is fit (closed_form.py)
 
 
@@ -46,7 +43,7 @@ class TrainConfig:
     alpha: float = 0.3
     stop_grad: bool = True
     power: Optional[int] = None  # NeuralEF: p in ((I + K) / 2)^p (None: 1), or the targets filter's products (None: 64 / 256)
-    estimator: str = "targets"  # targets | bank | running | batch (see objectives/neuralef*.py)
+    estimator: str = "targets"  # targets | bank | running | batch (see model/objectives/neuralef*.py)
     bank_every: int = 1000  # bank estimator: steps between exact recomputations of its sums
     target_every: int = 0  # targets estimator: steps between target refreshes (0 = once per epoch)
     target_source: str = "bank"  # targets estimator: bank (the seeds' outputs) | inference (every node's)
@@ -57,11 +54,11 @@ class TrainConfig:
     batch_operator: str = "global"
     ransac: bool = False
     ransac_threshold: float = 0.1  # inlier: residual row norm < this, on unit-norm eigenvector columns
-    knn_kernel: str = "self-tuning"  # the knn batch operator's kernel: self-tuning | basis (data/knn.py)
+    knn_kernel: str = "self-tuning"  # the knn batch operator's kernel: self-tuning | basis (graph/knn.py)
     refresh_every: int = 0
     train_nodes: Optional[str] = None  # npy file of node ids to train on (induced subgraph)
     seed_nodes: Optional[str] = None  # npy file of node ids drawn as seeds (whole graph as operator)
-    feature_knn: int = 0  # > 0: add a kNN graph of the node features to the operator (feature_graph.py)
+    feature_knn: int = 0  # > 0: add a kNN graph of the node features to the operator (graph/knn.py)
     feature_knn_weight: float = 1.0
     feature_knn_source: str = "raw"  # raw | propagated (SGC's A_hat^2 X) | both
     hops: int = 2  # sign encoder: propagation hops of the features
@@ -145,18 +142,11 @@ class TrainConfig:
         return cls(**{k: coerce_option(k, v, types[k]) for k, v in data.items() if k in types})
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> "TrainConfig":
-        path = Path(run_dir) / CONFIG
-        if not path.is_file():
-            raise CheckpointError(f"'{run_dir}' is not a run folder: {path.name} is missing")
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict):
-                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-            _check_types(cls, data)
-            return cls.from_dict(data)
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
-            raise CheckpointError(f"'{path}' is corrupt: {exc}") from exc
+    def from_saved(cls, data: dict) -> "TrainConfig":
+        """A configuration read back from a run folder: every value must already have its field's
+        type (as the library writes it); ``TypeError`` names the first that does not."""
+        _check_types(cls, data)
+        return cls.from_dict(data)
 
 
 def coerce_option(name: str, value, kind: str):

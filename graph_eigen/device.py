@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import ConfigError
+from graph_eigen.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 

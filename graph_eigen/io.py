@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import ConfigError
+from graph_eigen.errors import ConfigError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:

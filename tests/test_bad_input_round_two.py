@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.data import load_dataset
 from graph_eigen.errors import ConfigError, InvalidGraphError, TrainingDivergedError
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 
 SBM = "sbm:n=300,classes=3,avg_degree=10,features=6,seed=0"
 
@@ -71,7 +71,7 @@ def test_probe_names_the_first_non_finite_row():
 def test_api_divergence_does_not_name_the_temporary_folder(monkeypatch):
     """Issue 23.24: the estimator's temporary run folder is gone when the user reads the error."""
     from graph_eigen import GraphEigen
-    from graph_eigen.objectives.basis import BASiS
+    from graph_eigen.model.objectives.basis import BASiS
 
     real_loss = BASiS.loss
 
@@ -113,9 +113,9 @@ def test_sampled_batch_kernel_keeps_edge_weights_and_self_loops():
     the whole operator D^-1/2 (A + S) D^-1/2, weights and self-loops included."""
     import torch
 
-    from graph_eigen.objectives.basis import BASiS
-    from graph_eigen.operators import normalized_adjacency
-    from graph_eigen.sampling import BatchSampler
+    from graph_eigen.graph.operators import normalized_adjacency
+    from graph_eigen.graph.sampling import BatchSampler
+    from graph_eigen.model.objectives.basis import BASiS
 
     rng = np.random.default_rng(0)
     src = rng.integers(0, 40, 200)
@@ -135,9 +135,9 @@ def test_sampled_batch_kernel_keeps_edge_weights_and_self_loops():
 
 def test_unconverged_iterative_solve_is_refused_and_residuals_are_recorded(monkeypatch):
     """Issue 23.13: vectors that are not eigenvectors never become targets or references."""
-    from graph_eigen import chebyshev
-    from graph_eigen.eigsolve import exact_eigenpairs
     from graph_eigen.evaluate.report import spectral_report
+    from graph_eigen.spectral import chebyshev
+    from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
     graph = load_dataset(SBM)
     good = exact_eigenpairs(graph, 3, method="chebyshev")

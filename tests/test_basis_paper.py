@@ -7,13 +7,14 @@ import pytest
 
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import dataset_names, load_dataset
-from graph_eigen.data.knn import BASIS_KNN, knn_graph, load_mnist_siamese
+from graph_eigen.data.mnist import load_mnist_siamese
 from graph_eigen.errors import ConfigError, DatasetNotFoundError, InvalidGraphError
 from graph_eigen.evaluate.spectral import grassmann_paper_formula, subspace_distance
-from graph_eigen.graph import Graph
-from graph_eigen.objectives.alignment import apply_affine, fit_affine, fit_affine_ransac
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.knn import BASIS_KNN, knn_graph
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.objectives.alignment import apply_affine, fit_affine, fit_affine_ransac
 
 
 def two_blobs(n=60, seed=0):
@@ -146,7 +147,7 @@ def test_mnist_siamese_small_file(tmp_path):
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_mnist_siamese_real(shared_root):
-    from graph_eigen.eigsolve import exact_eigenpairs
+    from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
     g = load_dataset("mnist-siamese", root=str(shared_root))
     assert g.num_nodes == 10000 and g.num_features == 16 and g.num_classes == 10
@@ -157,7 +158,7 @@ def test_mnist_siamese_real(shared_root):
 
 
 def test_basis_knn_operator_with_paper_kernel_and_ransac_trains(tmp_path):
-    from graph_eigen.train import train
+    from graph_eigen.runs.recorder import train
 
     g = knn_graph(two_blobs(100), kernel="basis", **{k: v for k, v in BASIS_KNN.items() if k != "kernel"})
     cfg = TrainConfig(dataset="blobs", objective="basis", encoder="mlp", dim=4, hidden=32, layers=2, epochs=2,
@@ -171,8 +172,8 @@ def test_basis_knn_operator_with_paper_kernel_and_ransac_trains(tmp_path):
 
 
 def test_report_names_both_distances():
-    from graph_eigen.eigsolve import exact_eigenpairs
     from graph_eigen.evaluate.report import spectral_report
+    from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
     pts = two_blobs(40)
     g = knn_graph(pts, labels=np.repeat([0, 1], 40), kernel="basis", k=6, local_scale_neighbor=4)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 
 SBM = "sbm:n=600,classes=3,avg_degree=12,features=8,seed=1"
 
@@ -71,7 +71,8 @@ def test_library_errors_name_parameters_and_the_cli_shows_flags(tmp_path, capsys
 
 
 def test_flag_message_translates_options_only():
-    from graph_eigen.cli import build_parser, command_flags, flag_message
+    from graph_eigen.cli.main import build_parser
+    from graph_eigen.cli.parsing import command_flags, flag_message
 
     parser = build_parser()
     eval_flags = command_flags(parser, "eval")

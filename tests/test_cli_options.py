@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from graph_eigen.cli import build_parser, main
+from graph_eigen.cli.main import build_parser, main
 
 SBM = "sbm:n=400,classes=3,avg_degree=8,features=8,seed=0"
 

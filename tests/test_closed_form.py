@@ -4,15 +4,16 @@ import json
 import numpy as np
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
+from graph_eigen.runs.checkpoint import load_config
 
 SBM = "sbm:n=400,classes=4,avg_degree=10,features=12,seed=0"
 
 
 def test_least_squares_coefficients_recover_a_linear_map():
-    from graph_eigen.feature_span import least_squares_coefficients
+    from graph_eigen.spectral.feature_span import least_squares_coefficients
 
     rng = np.random.default_rng(0)
     z = rng.standard_normal((500, 7)).astype(np.float32)
@@ -28,7 +29,7 @@ def test_default_fit_is_the_feature_span_eigenmap_without_steps(tmp_path):
     from graph_eigen.data import load_dataset
     from graph_eigen.evaluate.baselines import feature_span_eigenmap
     from graph_eigen.evaluate.spectral import subspace_distance
-    from graph_eigen.run_graph import run_operator
+    from graph_eigen.runs.inputs import run_operator
 
     graph = load_dataset(SBM)
     model = GraphEigen(dim=6, run_dir=str(tmp_path / "run")).fit(graph)
@@ -42,7 +43,7 @@ def test_default_fit_is_the_feature_span_eigenmap_without_steps(tmp_path):
 
 
 def test_fit_choices_and_refusals(tmp_path, capsys):
-    from graph_eigen.closed_form import uses_closed_form
+    from graph_eigen.training.closed_form import uses_closed_form
 
     base = dict(objective="basis", batch_operator="feature_span", encoder="sign", layers=1)
     assert uses_closed_form(TrainConfig(**base, fit="auto"))
@@ -88,8 +89,8 @@ def test_api_fit_on_a_small_graph_with_features_works_as_the_cli_does(tmp_path):
     assert model.embedding_.shape == (100, 4) and model.config_.anchors == 50
     assert main(["train", "--dataset", "sbm:n=100,classes=2,avg_degree=8,features=6,seed=0", "--dim", "4",
                  "--out", str(tmp_path / "run"), "--no-progress"]) == 0
-    assert TrainConfig.load(tmp_path / "run").to_dict() == {**model.config_.to_dict(),
-                                                            "dataset": TrainConfig.load(tmp_path / "run").dataset}
+    assert load_config(tmp_path / "run").to_dict() == {**model.config_.to_dict(),
+                                                            "dataset": load_config(tmp_path / "run").dataset}
     assert np.allclose(np.load(tmp_path / "run" / "embeddings.npy"), model.embedding_, atol=1e-5)
 
 

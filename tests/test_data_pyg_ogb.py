@@ -11,7 +11,7 @@ from graph_eigen.data.ogb import load_ogb, ogb_evaluator
 from graph_eigen.data.ogb_layout import write_ogb_layout
 from graph_eigen.data.pyg import load_pyg
 from graph_eigen.errors import DatasetNotFoundError
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 
 
 @pytest.fixture

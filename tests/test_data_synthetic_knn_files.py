@@ -7,10 +7,11 @@ import torch
 
 from graph_eigen.data import load_dataset
 from graph_eigen.data.files import load_file, save_npz
-from graph_eigen.data.knn import knn_graph, load_mnist_knn, read_mnist_test
+from graph_eigen.data.mnist import load_mnist_knn, read_mnist_test
 from graph_eigen.data.synthetic import degree_corrected_sbm, load_sbm
 from graph_eigen.errors import ConfigError, DatasetNotFoundError, InvalidGraphError
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.knn import knn_graph
 
 
 # ---------------------------------------------------------------------- SBM

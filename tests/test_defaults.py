@@ -4,11 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.data import load_dataset
-from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.presets import TABLE_STEPS, recommended_config
+from graph_eigen.runs.presets import TABLE_STEPS, recommended_config
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 
 def test_neuralef_with_a_table_gets_the_bank_estimator_and_enough_steps():

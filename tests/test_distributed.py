@@ -1,4 +1,4 @@
-"""Data-parallel training (graph_eigen.distributed) against a single process on the union batches.
+"""Data-parallel training (graph_eigen.training.distributed) against a single process on the union batches.
 
 Two processes on loopback (CPU, gloo) run once per session (``dist_results``) and leave their
 results in a folder; each test compares one of them with the single-process computation.
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen.checkpoint import load_checkpoint
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
-from graph_eigen.distributed import DistContext, ShardedBatchSampler, make_sampler, setup_model, shard_bounds
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.runs.checkpoint import load_checkpoint
+from graph_eigen.training.distributed import DistContext, ShardedBatchSampler, make_sampler, setup_model, shard_bounds
 
 WORLD = 2
 B = 50  # per rank
@@ -58,7 +58,7 @@ SHORT_RUNS = {"run": {"estimator": "bank"}, "run-running": {"estimator": "runnin
 
 def step_gradients(cfg: TrainConfig, graph, ctx: DistContext, steps: int = 2) -> list:
     """The flat encoder gradient of each of the first ``steps`` batches (no parameter update)."""
-    from graph_eigen.model import build_model
+    from graph_eigen.model.build import build_model
 
     model = build_model(cfg, graph)
     sampler = make_sampler(ctx, graph, cfg.batch_size, cfg.fanouts, seed=cfg.seed,
@@ -80,9 +80,10 @@ def _worker(rank: int, world: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank), OMP_NUM_THREADS="1")
     torch.set_num_threads(1)
-    from graph_eigen.distributed import embed_sharded, export_sharded, init_distributed
-    from graph_eigen.model import build_model
-    from graph_eigen.train import train
+    from graph_eigen.model.build import build_model
+    from graph_eigen.runs.recorder import train
+    from graph_eigen.runs.export import export_sharded
+    from graph_eigen.training.distributed import embed_sharded, init_distributed
 
     out = Path(out)
     ctx = init_distributed(backend="gloo")
@@ -173,8 +174,8 @@ def test_distributed_gradient_equals_union_batch_gradient(dist_results, graph, n
 
 @pytest.mark.parametrize("run_name", list(SHORT_RUNS))
 def test_short_run_gives_the_single_process_embedding(dist_results, graph, tmp_path, run_name):
-    from graph_eigen.embed import export_embeddings
-    from graph_eigen.train import train
+    from graph_eigen.runs.export import export_embeddings
+    from graph_eigen.runs.recorder import train
 
     model = train(_cfg(WORLD * B, **SHORT_RUNS[run_name]), graph, tmp_path / "single", progress=False)
     export_embeddings(model, graph, tmp_path / "single" / "embeddings.npy")
@@ -193,23 +194,22 @@ def test_short_run_gives_the_single_process_embedding(dist_results, graph, tmp_p
 
 def test_resume_needs_the_same_number_of_processes(dist_results, graph):
     from graph_eigen.errors import CheckpointError
-    from graph_eigen.train import train
+    from graph_eigen.runs.recorder import train
 
     with pytest.raises(CheckpointError, match="trained with 2 process"):
         train(_cfg(B, epochs=4), graph, dist_results / "run", resume=True, progress=False)
 
 
 def test_sharded_gnn_export_equals_layerwise_inference(dist_results, graph):
-    from graph_eigen.embed import embed_graph
-    from graph_eigen.model import build_model
+    from graph_eigen.model.build import build_model
 
     model = build_model(_cfg(WORLD * B, encoder="sage", seed=11, input_dim=5), graph)  # rank 0's initialization
-    np.testing.assert_allclose(np.load(dist_results / "sage.npy"), embed_graph(model, graph), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(np.load(dist_results / "sage.npy"), model.embed(graph), atol=1e-5, rtol=0)
 
 
 # ------------------------------------------------------------------ the command line
 def test_distributed_flag_without_torchrun_is_a_one_line_error(tmp_path, monkeypatch, capsys):
-    from graph_eigen.cli import main
+    from graph_eigen.cli.main import main
 
     for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(var, raising=False)
@@ -246,9 +246,9 @@ def test_torchrun_cli_smoke(tmp_path):
 def test_distributed_train_gets_the_size_based_defaults(tmp_path, monkeypatch):
     """Issue 23.10: --distributed builds its configuration as one process does (fit.run_config),
     with the defaults for the loaded graph's size (here: a process group of one)."""
-    from graph_eigen.cli import main
-    from graph_eigen.config import TrainConfig
-    from graph_eigen.presets import recommended_config
+    from graph_eigen.cli.main import main
+    from graph_eigen.runs.checkpoint import load_config
+    from graph_eigen.runs.presets import recommended_config
 
     for name, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                         "MASTER_PORT": str(_free_port())}.items():
@@ -256,7 +256,7 @@ def test_distributed_train_gets_the_size_based_defaults(tmp_path, monkeypatch):
     dataset = "sbm:n=300,classes=3,avg_degree=10,features=6,seed=0"
     assert main(["train", "--dataset", dataset, "--dim", "4", "--out", str(tmp_path / "run"), "--no-progress",
                  "--distributed"]) == 0
-    saved = TrainConfig.load(tmp_path / "run")
+    saved = load_config(tmp_path / "run")
     expected = recommended_config(dataset, 300)
     assert (saved.anchors, saved.batch_size, saved.epochs, saved.feature_knn) == \
         (150, expected.batch_size, expected.epochs, 10)

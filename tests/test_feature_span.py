@@ -7,10 +7,10 @@ import scipy.linalg
 from graph_eigen.data import load_dataset
 from graph_eigen.data.tiled import tile_graph
 from graph_eigen.errors import ConfigError
-from graph_eigen.feature_span import feature_span_eigenpairs
-from graph_eigen.graph import Graph
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.presets import MAX_BATCH, MAX_EPOCHS, MIN_BATCH, recommended_config
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.runs.presets import MAX_BATCH, MAX_EPOCHS, MIN_BATCH, recommended_config
+from graph_eigen.spectral.feature_span import feature_span_eigenpairs
 
 SBM = "sbm:n=600,classes=3,avg_degree=10,features=8,seed=2"
 
@@ -57,7 +57,7 @@ def test_basis_feature_span_targets_train_and_probe(graph, tmp_path):
     model = GraphEigen(dim=3, epochs=30, options={"batch_operator": "feature_span", "feature_knn": 0}).fit(graph)
     assert model.config_.batch_operator == "feature_span"
     # the learned embedding spans nearly the targets' span (the targets are linear in the input)
-    from graph_eigen.encoders import EncoderConfig, build_encoder
+    from graph_eigen.model.encoders import EncoderConfig, build_encoder
 
     prepared = build_encoder("sign", graph, 3, EncoderConfig("sign", hidden=8, layers=2, hops=2)).prepare(graph)
     target = feature_span_eigenpairs(normalized_adjacency(graph), prepared.x.numpy(), 3).vectors

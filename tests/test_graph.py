@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from graph_eigen.errors import InvalidGraphError
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 
 
 def path_edges(n):
@@ -85,7 +85,7 @@ def test_label_ids_that_are_not_class_ids_are_refused():
     import pytest
 
     from graph_eigen.errors import InvalidGraphError
-    from graph_eigen.graph import Graph
+    from graph_eigen.graph.core import Graph
 
     edges = np.array([[0, 1, 2], [1, 2, 3]])
     with pytest.raises(InvalidGraphError, match="largest is 1000000000"):

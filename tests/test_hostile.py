@@ -21,15 +21,14 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
-from graph_eigen.cli import main
-from graph_eigen.config import TrainConfig
+from graph_eigen.cli.main import main
 from graph_eigen.data import load_dataset
 from graph_eigen.errors import CheckpointError, TrainingDivergedError
 from graph_eigen.evaluate.report import spectral_report
-from graph_eigen.graph import Graph
-from graph_eigen.rundir import LOCK, RunLock
-from graph_eigen.train import train
+from graph_eigen.graph.core import Graph
+from graph_eigen.runs.checkpoint import CHECKPOINT, load_checkpoint, load_config, save_checkpoint
+from graph_eigen.runs.folder import LOCK, RunLock
+from graph_eigen.runs.recorder import train
 from test_reliability import slow_train_script
 
 ROOT_USER = os.name == "posix" and os.geteuid() == 0
@@ -256,7 +255,7 @@ def test_overwrite_replaces_a_run_only_after_the_new_one_has_a_checkpoint(work, 
 
 
 def test_overwrite_that_fails_before_its_first_checkpoint_keeps_the_old_run(work, tmp_path, monkeypatch):
-    import graph_eigen.train as train_module
+    import graph_eigen.runs.recorder as train_module
 
     run = tmp_path / "run"
     shutil.copytree(work / "run", run)
@@ -265,7 +264,7 @@ def test_overwrite_that_fails_before_its_first_checkpoint_keeps_the_old_run(work
     def diverge(*args, **kwargs):
         raise TrainingDivergedError("stand-in for a diverged first step")
 
-    cfg = TrainConfig.load(run)
+    cfg = load_config(run)
     graph = load_dataset(cfg.dataset)
     monkeypatch.setattr(train_module, "save_checkpoint", diverge)
     with pytest.raises(TrainingDivergedError):
@@ -339,7 +338,7 @@ def test_overwrite_while_another_process_trains_is_refused(work, tmp_path, capsy
             first.wait()
     assert first.returncode == 0, err
     assert json.loads(out)["run_dir"] == str(run)
-    assert load_checkpoint(run)["step"] == 8 and TrainConfig.load(run).epochs == 8
+    assert load_checkpoint(run)["step"] == 8 and load_config(run).epochs == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 

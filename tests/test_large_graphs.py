@@ -4,21 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen import eigsolve
-from graph_eigen.chebyshev import filtered_subspace_eigenpairs
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
 from graph_eigen.device import resolve_device
-from graph_eigen.eigsolve import exact_eigenpairs, top_eigenpairs
-from graph_eigen.embed import embed_graph
-from graph_eigen.encoders import EncoderConfig, build_encoder
 from graph_eigen.errors import ConfigError
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.neighbors import cosine_knn
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.presets import neuralef_sign_config, recommended_config
-from graph_eigen.sampling import BatchSampler
-from graph_eigen.train import train
+from graph_eigen.graph.neighbors import cosine_knn
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.encoders import EncoderConfig, build_encoder
+from graph_eigen.runs.presets import neuralef_sign_config, recommended_config
+from graph_eigen.runs.recorder import train
+from graph_eigen.spectral import eigsolve
+from graph_eigen.spectral.chebyshev import filtered_subspace_eigenpairs
+from graph_eigen.spectral.eigsolve import exact_eigenpairs, top_eigenpairs
 
 SBM = "sbm:n=2000,classes=4,avg_degree=12,features=16,seed=1"
 
@@ -72,7 +71,7 @@ def test_targets_and_sign_train_on_seed_batches(graph, tmp_path):
                       batch_size=256, power=8, lr=0.01, device="cpu")
     model = train(cfg, graph, tmp_path / "run", progress=False)
     exact = exact_eigenpairs(graph, 4).vectors
-    assert subspace_distance(embed_graph(model, graph), exact) < 1.0
+    assert subspace_distance(model.embed(graph), exact) < 1.0
 
 
 @pytest.mark.parametrize("kind", ["sage", "gcn"])

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen.data.knn import knn_graph
-from graph_eigen.eigsolve import exact_eigenpairs
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.objectives.neuralef import NeuralEF
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.knn import knn_graph
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.objectives.neuralef import NeuralEF
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 K = 4
 

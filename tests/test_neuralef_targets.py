@@ -6,15 +6,14 @@ import pytest
 import torch
 
 from graph_eigen.config import TrainConfig
-from graph_eigen.data.knn import knn_graph
-from graph_eigen.eigsolve import exact_eigenpairs
-from graph_eigen.embed import embed_graph
 from graph_eigen.errors import ConfigError
 from graph_eigen.evaluate.spectral import subspace_distance
-from graph_eigen.objectives import build_objective
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.sampling import BatchSampler
-from graph_eigen.train import train
+from graph_eigen.graph.knn import knn_graph
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.graph.sampling import BatchSampler
+from graph_eigen.model.objectives import build_objective
+from graph_eigen.runs.recorder import train
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
 K = 4
 
@@ -117,7 +116,7 @@ def test_sage_learns_the_eigenvectors_on_minibatches(graph, source, tmp_path):
     cfg = TrainConfig(encoder="sage", dim=K, hidden=64, epochs=30, batch_size=50, fanouts=[5, 5],
                       estimator="targets", power=64, target_source=source, lr=0.01, checkpoint_every=10_000)
     model = train(cfg, graph, tmp_path / "run", progress=False)
-    emb = embed_graph(model, graph)
+    emb = model.embed(graph)
     assert subspace_distance(emb, exact_eigenpairs(graph, K).vectors) < 0.15
     if source == "inference":  # a refresh reads the encoder's export of every node
         model.objective.train()

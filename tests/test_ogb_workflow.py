@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.data import load_dataset
 from graph_eigen.data.ogb_layout import write_ogb_layout
 

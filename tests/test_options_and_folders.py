@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
+from graph_eigen.runs.checkpoint import load_config
 
 SBM = "sbm:n=200,classes=2,avg_degree=8,features=4,seed=0"
 TRAIN = ["train", "--dataset", SBM, "--dim", "2", "--epochs", "1", "--no-progress"]
@@ -77,7 +78,7 @@ def test_config_files_with_loose_types_train(text, suffix, tmp_path):
     path.write_text(text)
     run = tmp_path / "run"
     assert main(["train", "--dataset", SBM, "--config", str(path), "--out", str(run), "--no-progress"]) == 0
-    saved = TrainConfig.load(run)
+    saved = load_config(run)
     assert saved.epochs == 1 and saved.dim == 2
 
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 
 SBM = "sbm:n=600,classes=3,avg_degree=10,features=8,seed=0"
 
@@ -29,7 +29,7 @@ def test_model_trained_on_half_embeds_the_full_graph(tmp_path, capsys):
 
 def test_seed_nodes_keep_the_whole_graph_as_operator(tmp_path, monkeypatch):
     # seeds come only from the given nodes; the run still covers (and exports) the whole graph
-    from graph_eigen import sampling
+    from graph_eigen.graph import sampling
 
     half = np.sort(np.random.default_rng(1).permutation(600)[:300])
     np.save(tmp_path / "half.npy", half)
@@ -72,7 +72,7 @@ def test_feature_knn_operator(tmp_path, capsys):
     # the attributed operator: the graph's links plus the features' kNN graph, used by train,
     # embed and eval alike
     from graph_eigen.data import load_dataset
-    from graph_eigen.feature_graph import feature_knn_graph
+    from graph_eigen.graph.knn import feature_knn_graph
 
     g = load_dataset(SBM)
     aug = feature_knn_graph(g, k=5, weight=0.5, source="both")  # the default source
@@ -87,8 +87,8 @@ def test_feature_knn_operator(tmp_path, capsys):
                  "--feature-knn", "5", "--feature-knn-weight", "0.5", "--out", str(run), "--no-progress"]) == 0
     assert main(["eval", str(run)]) == 0
     report = json.loads((run / "eval.json").read_text())
-    from graph_eigen.eigsolve import exact_eigenpairs
     from graph_eigen.evaluate.spectral import subspace_distance
+    from graph_eigen.spectral.eigsolve import exact_eigenpairs
     emb = np.load(run / "embeddings.npy")
     # eval compared with the eigenvectors of the augmented operator, not of the plain graph
     assert abs(report["d_G"] - subspace_distance(emb, exact_eigenpairs(aug, 3).vectors)) < 1e-6
@@ -106,8 +106,8 @@ def test_feature_knn_sources_add_their_own_knn_graphs():
 
     from graph_eigen.data import load_dataset
     from graph_eigen.errors import ConfigError
-    from graph_eigen.feature_graph import feature_knn_graph, knn_adjacency
-    from graph_eigen.propagation import propagate
+    from graph_eigen.graph.knn import feature_knn_graph, knn_adjacency
+    from graph_eigen.graph.propagation import propagate
 
     g = load_dataset(SBM)
     a = g.adjacency()
@@ -124,7 +124,7 @@ def test_feature_knn_sources_add_their_own_knn_graphs():
 def test_defaults_use_the_attributed_operator_only_where_there_are_features():
     from graph_eigen.config import TrainConfig
     from graph_eigen.errors import ConfigError
-    from graph_eigen.presets import recommended_config
+    from graph_eigen.runs.presets import recommended_config
 
     small = recommended_config("X", 10_000)
     assert (small.feature_knn, small.feature_knn_source) == (10, "both")
@@ -140,7 +140,7 @@ def test_defaults_use_the_attributed_operator_only_where_there_are_features():
 def test_wide_features_are_searched_in_their_top_singular_directions():
     # a rank-5 feature matrix in 300 dimensions: the projection on its top 16 singular
     # directions keeps every cosine similarity, so the neighbors are those of the full search
-    from graph_eigen.feature_graph import knn_adjacency
+    from graph_eigen.graph.knn import knn_adjacency
 
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((400, 5)) @ rng.standard_normal((5, 300))).astype(np.float32)
@@ -204,7 +204,7 @@ def test_table_encoder_refuses_out_of_sample():
 def test_all_zero_feature_rows_get_no_knn_edges():
     """A blank feature row (CiteSeer has 15) is similar to nothing: before, every blank row was
     joined to the lowest ids, whose degree piled up."""
-    from graph_eigen.feature_graph import knn_adjacency
+    from graph_eigen.graph.knn import knn_adjacency
 
     rng = np.random.default_rng(0)
     x = rng.random((300, 12))
@@ -216,8 +216,8 @@ def test_all_zero_feature_rows_get_no_knn_edges():
 
 
 def test_eigen_cache_key_depends_on_self_loops():
-    from graph_eigen.eigen_cache import graph_fingerprint
-    from graph_eigen.graph import Graph
+    from graph_eigen.graph.core import Graph
+    from graph_eigen.spectral.cache import graph_fingerprint
 
     edges = np.array([[0, 1, 2], [1, 2, 3]])
     plain = Graph.from_edges(edges, num_nodes=4)
@@ -232,7 +232,7 @@ def test_incremental_rows_equal_the_full_transform_when_old_nodes_are_untouched(
 
     from graph_eigen import GraphEigen
     from graph_eigen.data import load_dataset
-    from graph_eigen.graph import Graph
+    from graph_eigen.graph.core import Graph
 
     base = load_dataset(SBM)
     rng = np.random.default_rng(5)
@@ -264,7 +264,7 @@ def test_incremental_rows_stay_close_to_the_full_transform_on_the_default_operat
 
 
 def test_new_rows_find_their_neighbors_among_old_and_new_rows():
-    from graph_eigen.extension import SearchSpace
+    from graph_eigen.runs.extension import SearchSpace
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 6)).astype(np.float32)

@@ -8,7 +8,7 @@ import pytest
 from graph_eigen.errors import ConfigError
 from graph_eigen.evaluate import probe as probe_mod
 from graph_eigen.evaluate.probe import linear_probe, truncation_curve
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 
 N, C = 600, 4
 
@@ -234,14 +234,15 @@ def test_plots_from_fake_run(graph, tmp_path):
 # ---------------------------------------------------------------------- command line
 def run_cli(argv, monkeypatch, graph):
     """Parse with this module's own sub-parsers (independent of the other CLI modules)."""
-    from graph_eigen import cli, cli_probe
+    from graph_eigen.cli import probe as cli_probe
+    from graph_eigen.cli.main import COMMANDS
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    cli_probe.add_parsers(sub, cli.add_dataset_args)
+    cli_probe.add_parsers(sub)
     monkeypatch.setattr(cli_probe, "load_graph", lambda *a, **k: graph)
     args = parser.parse_args(argv)
-    return cli.COMMANDS[args.command](args)
+    return COMMANDS[args.command](args)
 
 
 def test_cli_probe_npy(graph, tmp_path, monkeypatch, capsys):

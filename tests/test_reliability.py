@@ -22,16 +22,15 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 from graph_eigen.config import TrainConfig
 from graph_eigen.data import load_dataset
-from graph_eigen.embed import embed_graph
+from graph_eigen.runs.checkpoint import CHECKPOINT, load_checkpoint, load_config, save_checkpoint
 from graph_eigen.errors import (CheckpointError, ConfigError, DatasetNotFoundError, GraphEigenError,
                                 TrainingDivergedError)
-from graph_eigen.graph import Graph
+from graph_eigen.graph.core import Graph
 from graph_eigen.io import save_npy
-from graph_eigen.train import train
+from graph_eigen.runs.recorder import train
 
 SBM = "sbm:n=600,classes=3,avg_degree=10,features=8,seed=0"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -48,7 +47,7 @@ def small_config(**overrides) -> TrainConfig:
 
 
 def embedding_of(cfg: TrainConfig, graph: Graph, out: Path, **kwargs) -> np.ndarray:
-    return embed_graph(train(cfg, graph, out, progress=False, **kwargs), graph)
+    return train(cfg, graph, out, progress=False, **kwargs).embed(graph)
 
 
 def cli(*args, cwd) -> subprocess.CompletedProcess:
@@ -222,7 +221,7 @@ def test_library_rejects_bad_data_and_files(work):
     with pytest.raises(CheckpointError, match="missing"):
         load_checkpoint(work / "empty_root")
     with pytest.raises(CheckpointError, match="corrupt"):
-        TrainConfig.load(work / "bad_config")
+        load_config(work / "bad_config")
 
 
 # ---------------------------------------------------------------------- interruption
@@ -231,14 +230,14 @@ def slow_train_script(delay: float) -> str:
     """`python -c` source of the CLI with every checkpoint followed by a pause of ``delay`` s."""
     return f"""
 import sys, time
-import graph_eigen.train as t
+import graph_eigen.runs.recorder as t
 save = t.save_checkpoint
 def slow_save(run, state):
     out = save(run, state)
     time.sleep({delay})
     return out
 t.save_checkpoint = slow_save
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -325,7 +324,7 @@ def test_same_seed_is_bitwise_identical_other_seed_differs(encoder, graph, tmp_p
 
 # ---------------------------------------------------------------------- numerical guards
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(graph, tmp_path, monkeypatch):
-    from graph_eigen.objectives.neuralef_targets import NeuralEFTargets  # the default estimator
+    from graph_eigen.model.objectives.neuralef_targets import NeuralEFTargets  # the default estimator
 
     real_loss = NeuralEFTargets.loss
     calls = []
@@ -412,7 +411,7 @@ def test_interrupted_checkpoint_write_keeps_previous_checkpoint(tmp_path, monkey
 
 def test_resume_with_fewer_epochs_than_done_is_refused(tmp_path, capsys):
     """--resume --epochs N below the epochs already trained: refused, config.json untouched."""
-    from graph_eigen.cli import main
+    from graph_eigen.cli.main import main
 
     run = tmp_path / "run"
     base = ["train", "--dataset", "sbm:n=300,classes=3,avg_degree=10,features=8,seed=0", "--dim", "3",

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from graph_eigen.cli import main
+from graph_eigen.cli.main import main
 
 SBM = "sbm:n=300,classes=3,avg_degree=10,features=6,seed=0"
 OTHER = "sbm:n=300,classes=3,avg_degree=10,features=6,seed=1"

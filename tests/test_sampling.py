@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from graph_eigen.data.knn import knn_graph
 from graph_eigen.errors import ConfigError
-from graph_eigen.graph import Graph
-from graph_eigen.operators import normalized_adjacency
-from graph_eigen.sampling import BatchSampler
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.knn import knn_graph
+from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.graph.sampling import BatchSampler
 
 
 def point_cloud_graph(weighted: bool) -> Graph:
@@ -80,7 +80,7 @@ def test_endless_batches_run_epoch_after_epoch_and_a_batch_drops_its_kernel():
 def test_last_hop_by_column_blocks_equals_the_full_propagation():
     """The feature kNN graph reads A_hat^2 X computed a few columns at a time (memory)."""
     from graph_eigen.data import load_dataset
-    from graph_eigen.propagation import propagate, propagate_last
+    from graph_eigen.graph.propagation import propagate, propagate_last
 
     graph = load_dataset("sbm:n=300,classes=3,avg_degree=10,features=70,seed=0")
     assert torch.allclose(propagate_last(graph, graph.x, 2, columns=16), propagate(graph, graph.x, 2)[-1])

@@ -4,12 +4,12 @@ import pytest
 import scipy.linalg
 import torch
 
-from graph_eigen.eigsolve import exact_eigenpairs, sign_flip
 from graph_eigen.errors import ConfigError
 from graph_eigen.evaluate.cluster import clustering_accuracy
 from graph_eigen.evaluate.spectral import orthogonality, rayleigh_quotients, subspace_distance
-from graph_eigen.graph import Graph
-from graph_eigen.operators import laplacian, normalized_adjacency
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.operators import laplacian, normalized_adjacency
+from graph_eigen.spectral.eigsolve import exact_eigenpairs, sign_flip
 
 
 def ring_of_cliques(cliques=4, size=6):

@@ -7,14 +7,16 @@ Two formats:
   ``num_nodes`` (scalar), ``split_train`` / ``split_valid`` / ``split_test`` (node ids) and
   ``name`` (string). This is what :func:`save_npz` writes.
 - an edge list as text (``.csv``, ``.tsv``, ``.txt``, ``.edges``, anything not ``.npz``): one
-  edge per line, ``src,dst`` or ``src,dst,weight``, separated by commas, tabs or spaces.
-  Lines starting with ``#`` are comments; an optional header line (e.g. ``src,dst``) may come
-  before the first edge; a first column without a header name (pandas' index) is skipped. Node
-  ids are integers in ``[0, n)`` (not relabeled). Features and labels may sit next to the file
-  as ``<stem>.features.npy`` (n, F; or ``<stem>.features.npz``, a scipy sparse matrix written by
-  ``scipy.sparse.save_npz``) and ``<stem>.labels.npy`` (n,; class ids, or class names as strings,
-  mapped to ids in sorted order), where ``<stem>`` is the path without its extension
-  (``g.csv`` -> ``g.features.npy``).
+  edge per line, ``src,dst`` or ``src,dst,weight``, as spreadsheets and pandas write them
+  (commas, semicolons, tabs or spaces; quoted fields; a header; pandas' index column; see
+  edge_lists.py). Node ids are integers in ``[0, n)`` (not relabeled). Features and labels sit
+  beside the file as ``<stem>.features.npy`` (or ``.npz``, scipy sparse) and
+  ``<stem>.labels.npy``, or are named (see sidecars.py).
+
+Options follow the path, separated by commas: ``file:edges.csv,src=id_1,dst=id_2`` names the
+edge list's columns (``weight=`` too), ``features=PATH`` (``.npy``, ``.npz`` or ``.json`` feature
+ids per node) and ``labels=PATH`` (``.npy`` or a text table, with ``label_column=`` and
+``id_column=``) name the node data files, relative to the graph file's folder.
 
 Edges may be given in one or both directions; they are symmetrized, self-loops dropped and
 duplicates merged (largest weight) by :meth:`Graph.from_edges`.
@@ -24,42 +26,67 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
-from ..errors import DatasetNotFoundError, InvalidGraphError
-from ..graph import SPLIT_NAMES, Graph
+from graph_eigen.data.edge_lists import check_sparse_ids, integer_ids, read_edge_list
+from graph_eigen.data.sidecars import beside, read_features, read_labels
+from graph_eigen.errors import DatasetNotFoundError, InvalidGraphError
+from graph_eigen.graph.core import SPLIT_NAMES, Graph
 
 log = logging.getLogger(__name__)
 
 PathLike = Union[str, os.PathLike]
 
 
-def load_file(path: PathLike) -> Graph:
-    """Load a graph from an ``.npz`` file or a text edge list (see the module docstring)."""
+FILE_OPTIONS = ("src", "dst", "weight", "features", "labels", "label_column", "id_column")
+
+
+def load_file(spec: PathLike) -> Graph:
+    """Load a graph from an ``.npz`` file or a text edge list, with options after the path (see
+    the module docstring)."""
+    path, options = parse_file_spec(str(spec))
     p = Path(path).expanduser()
-    if not str(path).strip():
-        raise DatasetNotFoundError("file: no path given (use file:PATH)")
     if not p.is_file():
         what = "is a folder, not a file" if p.is_dir() else "does not exist"
         raise DatasetNotFoundError(f"graph file '{p}' {what}")
     try:
-        if p.suffix.lower() == ".npz":
-            return _load_npz(p)
         if p.suffix.lower() in (".json", ".npy", ".pkl", ".pickle", ".parquet"):
             raise InvalidGraphError(f"a {p.suffix} file is not a graph: give an .npz or a text edge list "
                                     f"(src,dst per line); features and labels go beside it as "
-                                    f"<stem>.features.npy and <stem>.labels.npy")
-        return _load_edge_list(p)
+                                    f"<stem>.features.npy and <stem>.labels.npy, or features=PATH, labels=PATH")
+        columns = {k: options.pop(k) for k in ("src", "dst", "weight") if k in options}
+        if p.suffix.lower() == ".npz":
+            if columns:
+                raise InvalidGraphError("src=, dst= and weight= name the columns of a text edge list, not of an npz")
+            return _with_node_files(_load_npz(p), p, options)
+        return _load_edge_list(p, columns, options)
     except InvalidGraphError as exc:
         msg = str(exc)
         if str(p) in msg:
             raise
         raise InvalidGraphError(f"graph file '{p}': {msg}") from None
+
+
+def parse_file_spec(spec: str) -> tuple[str, dict]:
+    """(path, options) of ``PATH[,key=value,...]``; a spec that is an existing file is all path."""
+    if not spec.strip():
+        raise DatasetNotFoundError("file: no path given (use file:PATH)")
+    if Path(spec).expanduser().is_file():
+        return spec, {}
+    path, *items = spec.split(",")
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in FILE_OPTIONS:
+            raise InvalidGraphError(f"file:{spec}: '{item}' is not an option of the form key=value with key one of "
+                                    f"{', '.join(FILE_OPTIONS)}")
+        options[key] = value.strip()
+    return path, options
 
 
 def save_npz(graph: Graph, path: PathLike) -> None:
@@ -116,7 +143,7 @@ def _load_npz(p: Path) -> Graph:
             f"npz has no 'edge_index' (2, E) or 'edges' (E, 2) array; found keys: "
             f"{', '.join(sorted(arrays)) or 'none'}"
         )
-    ei = _integer_ids(ei, "edge ids")
+    ei = integer_ids(ei, "edge ids")
     num_nodes = None
     if "num_nodes" in arrays:
         nn = arrays["num_nodes"]
@@ -137,145 +164,38 @@ def _load_npz(p: Path) -> Graph:
 
 
 # ---------------------------------------------------------------------- text edge lists
-def _load_edge_list(p: Path) -> Graph:
-    header_line, delimiter, columns = _sniff(p)
-    index_column = header_line is not None and columns[0] == ""  # pandas' to_csv with its index
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-            table = np.loadtxt(
-                p, dtype=np.float64, comments="#", delimiter=delimiter,
-                skiprows=header_line + 1 if header_line is not None else 0, ndmin=2,
-                usecols=range(1, len(columns)) if index_column else None,
-            )
-    except ValueError:
-        raise InvalidGraphError(_first_bad_line(p, header_line, delimiter)) from None
-    if table.size == 0:
-        raise InvalidGraphError("the edge list holds no edges")
-    if table.shape[1] not in (2, 3):
-        raise InvalidGraphError(
-            f"expected 2 or 3 columns (src, dst[, weight]), found {table.shape[1]}"
-        )
-    ei = _integer_ids(table[:, :2].T, "node ids")
-    weight = table[:, 2] if table.shape[1] == 3 else None
-    x = _sidecar(p, "features")
-    y = _sidecar(p, "labels")
+def _load_edge_list(p: Path, columns: dict, options: dict) -> Graph:
+    ei, weight = read_edge_list(p, columns)
+    x, y, names = _node_files(p, options)
     num_nodes = int(ei.max()) + 1
     for arr in (x, y):
         if arr is not None:
             num_nodes = max(num_nodes, arr.shape[0])
+    if y is not None and y.shape[0] < num_nodes:  # nodes after the last labeled one: unlabeled
+        y = np.concatenate([y, np.full(num_nodes - y.shape[0], -1, dtype=y.dtype)])
     check_sparse_ids(ei, num_nodes)
     log.info("file: %d edges from %s", ei.shape[1], p)
-    return Graph.from_edges(ei, num_nodes=num_nodes, x=x, y=y, edge_weight=weight, name=p.stem)
+    return Graph.from_edges(ei, num_nodes=num_nodes, x=x, y=y, edge_weight=weight, name=p.stem, label_names=names)
 
 
-def _sniff(p: Path) -> tuple[Optional[int], Optional[str], list[str]]:
-    """(line index of a header, or None; delimiter: ',' or None for tabs/spaces; the first
-    line's fields). A header has no number among its first two fields (``src,dst``, or
-    ``,id_1,id_2`` as pandas writes it with its index); a line mixing a number and a word
-    (``0,1O``) is data that does not parse, not a header."""
-    try:
-        with open(p, "r", encoding="utf-8") as f:
-            for i, line in enumerate(f):
-                text = line.split("#", 1)[0].strip()
-                if not text:
-                    continue
-                delimiter = "," if "," in text else None
-                fields = [s.strip() for s in text.split(delimiter)]
-                is_header = not any(_is_number(s) for s in fields[:2])
-                return (i if is_header else None), delimiter, fields
-    except UnicodeDecodeError:
-        raise InvalidGraphError(
-            "not a text edge list (not UTF-8; npz files need the .npz suffix)"
-        ) from None
-    except OSError as exc:
-        raise DatasetNotFoundError(f"cannot read graph file '{p}': {exc}") from None
-    return None, None, []
+def _node_files(p: Path, options: dict):
+    """(features, labels, class names) named in ``options`` or found beside ``p``."""
+    folder = p.parent
+    named = {k: (folder / Path(options[k]).expanduser()) for k in ("features", "labels") if options.get(k)}
+    features_path = named.get("features") or beside(p, "features")
+    labels_path = named.get("labels") or beside(p, "labels")
+    x = read_features(features_path) if features_path else None
+    y, names = (read_labels(labels_path, options.get("label_column"), options.get("id_column"))
+                if labels_path else (None, None))
+    return x, y, names
 
 
-def _first_bad_line(p: Path, header_line: Optional[int], delimiter: Optional[str]) -> str:
-    """The message for the first line that does not parse as ``int, int[, float]``."""
-    with open(p, "r", encoding="utf-8") as f:
-        width = None
-        for i, line in enumerate(f):
-            text = line.split("#", 1)[0].strip()
-            if not text or i == header_line:
-                continue
-            fields = [s.strip() for s in text.split(delimiter)]
-            if not all(_is_number(s) for s in fields):
-                return f"line {i + 1}: cannot parse '{text}' as src, dst[, weight] numbers"
-            if width is not None and len(fields) != width:
-                return f"line {i + 1}: {len(fields)} columns, earlier lines have {width}"
-            width = len(fields)
-    return "the edge list could not be parsed"
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False
-
-
-MAX_NODE_ID = 2 ** 31 - 2  # node ids are not relabeled: an id sets the graph's size
-SPARSE_IDS = 1_000_000  # more nodes than this and 100 per node named by an edge: ids need renumbering
-
-
-def check_sparse_ids(ei: np.ndarray, num_nodes: int) -> None:
-    """Refuse ids that would make a graph mostly of isolated nodes (a 2e9 id among a few edges
-    would allocate gigabytes before anything else fails), naming the largest id."""
-    if num_nodes <= SPARSE_IDS:
-        return
-    named = np.unique(ei).size
-    if num_nodes > 100 * named:
-        raise InvalidGraphError(f"node id {int(ei.max())} makes a graph of {num_nodes:,} nodes, but the edges name "
-                                f"only {named:,}: ids are not relabeled, number the nodes 0..n-1")
-
-
-def _integer_ids(ei: np.ndarray, what: str) -> np.ndarray:
-    if ei.size and np.issubdtype(ei.dtype, np.number) and np.nanmax(np.abs(ei)) > MAX_NODE_ID:
-        raise InvalidGraphError(f"{what} go up to {np.nanmax(np.abs(ei)):g}, more than {MAX_NODE_ID} (ids are "
-                                f"not relabeled: number the nodes 0..n-1)")
-    if np.issubdtype(ei.dtype, np.integer):
-        return ei.astype(np.int64, copy=False)
-    if not np.issubdtype(ei.dtype, np.floating):
-        raise InvalidGraphError(f"{what} must be integers, got dtype {ei.dtype}")
-    bad = ~np.isfinite(ei) | (ei != np.round(ei))
-    if bad.any():
-        col = int(np.flatnonzero(bad.any(axis=0))[0])
-        raise InvalidGraphError(
-            f"{what} must be integers; edge {col} (counting from 0) is "
-            f"({ei[0, col]:g}, {ei[1, col]:g})"
-        )
-    return ei.astype(np.int64)
-
-
-def _sidecar(p: Path, kind: str) -> Optional[np.ndarray]:
-    """``<stem>.features.npy`` (or a scipy sparse ``<stem>.features.npz``) and ``<stem>.labels.npy``
-    (integer class ids, or strings: mapped to 0..C-1 in sorted order, as ``np.unique`` lists them)."""
-    side = p.with_name(f"{p.stem}.{kind}.npy")
-    sparse_side = p.with_name(f"{p.stem}.{kind}.npz")
-    if kind == "features" and not side.is_file() and sparse_side.is_file():
-        import scipy.sparse as sp
-
-        try:
-            return sp.load_npz(sparse_side)
-        except (ValueError, OSError, EOFError, KeyError) as exc:
-            raise InvalidGraphError(f"cannot read sparse features '{sparse_side}' (scipy.sparse.save_npz format): "
-                                    f"{exc}") from None
-    if not side.is_file():
-        return None
-    try:
-        array = np.load(side, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InvalidGraphError(f"cannot read {kind} file '{side}': {exc}") from None
-    if kind == "labels" and array.dtype.kind in "US":  # class names: ids in sorted order
-        names, ids = np.unique(array, return_inverse=True)
-        log.info("labels of %s: %d class names mapped to ids in sorted order (%s, ...)", side, len(names),
-                 ", ".join(map(str, names[:5])))
-        return ids.reshape(array.shape)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InvalidGraphError(f"{kind} file '{side}' must hold numbers (class ids for labels, or class "
-                                f"names as strings), got dtype {array.dtype}")
-    return array
+def _with_node_files(graph: Graph, p: Path, options: dict) -> Graph:
+    """An npz graph with the features or labels named in ``options`` replacing its own."""
+    if not {"features", "labels"} & set(options):
+        return graph
+    x, y, names = _node_files(p, options)
+    ei = graph.edge_index.numpy()
+    return Graph.from_edges(ei, num_nodes=graph.num_nodes, x=graph.x if x is None else x,
+                            y=graph.y if y is None else y, edge_weight=graph.edge_weight, split=graph.split,
+                            name=graph.name, label_names=graph.label_names if y is None else names)

@@ -24,9 +24,9 @@ import sys
 from typing import Iterator, Optional
 from unittest import mock
 
-from ..errors import DatasetNotFoundError
-from ..graph import Graph
-from .paths import default_cache
+from graph_eigen.data.paths import default_cache
+from graph_eigen.errors import DatasetNotFoundError
+from graph_eigen.graph.core import Graph
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from ..graph import SPLIT_NAMES, Graph
-from .ogb import ogb_meta
+from graph_eigen.data.ogb import ogb_meta
+from graph_eigen.errors import ConfigError
+from graph_eigen.graph.core import SPLIT_NAMES, Graph
 
 #: Default random split fractions (train, valid): close to ogbn-products' sales-ranking split
 #: (8% / 1.6% / 90.4%); the rest is test.

@@ -31,9 +31,9 @@ from typing import Callable, Optional
 
 import torch
 
-from ..errors import DatasetNotFoundError, InvalidGraphError
-from ..graph import Graph
-from .paths import default_cache
+from graph_eigen.data.paths import default_cache
+from graph_eigen.errors import DatasetNotFoundError, InvalidGraphError
+from graph_eigen.graph.core import Graph
 
 log = logging.getLogger(__name__)
 

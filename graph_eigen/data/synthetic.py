@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..graph import Graph
+from graph_eigen.errors import ConfigError
+from graph_eigen.graph.core import Graph
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..graph import Graph
+from graph_eigen.errors import ConfigError
+from graph_eigen.graph.core import Graph
 
 DIMS = 100  # ogbn-products' feature width
 _KEYS: dict[str, type] = {"copies": int, "nodes": int, "noise": float, "p": float, "dims": int, "seed": int}

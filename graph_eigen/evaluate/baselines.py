@@ -4,7 +4,7 @@
 - ``random_encoder``: the run's architecture (``build_model`` with its config), never trained;
 - ``exact_eigenmap``: the exact first-``dim`` eigenvectors of L_sym;
 - ``exact_eigenmap+features``: those concatenated with the raw features;
-- ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, as PyG's gcn_norm; propagation.py),
+- ``sgc``: SGC's propagated features A_hat^2 X (A_hat = D~^-1/2 (A + I) D~^-1/2, as PyG's gcn_norm; graph/propagation.py),
   the strongest of the reference probe figures we set ourselves on Photo (docs/results.md);
 - ``sklearn_spectral_embedding``: scikit-learn's ``SpectralEmbedding`` of the adjacency (the
   tool a user would reach for first; its eigenvectors are scaled by D^-1/2 and it drops none);
@@ -17,23 +17,22 @@ import logging
 
 import numpy as np
 
-from ..graph import Graph
-from .probe import linear_probe
+from graph_eigen.evaluate.probe import linear_probe
+from graph_eigen.graph.core import Graph
 
 log = logging.getLogger(__name__)
 
 
 def random_encoder_embedding(graph: Graph, run_config) -> np.ndarray:
     """The embedding of a randomly initialized (untrained) model built from ``run_config``."""
-    from ..embed import embed_graph
-    from ..model import build_model
+    from graph_eigen.model.build import build_model
 
-    return embed_graph(build_model(run_config, graph), graph)
+    return build_model(run_config, graph).embed(graph)
 
 
 def exact_eigenmap(graph: Graph, dim: int) -> np.ndarray:
     """The exact first ``dim`` eigenvectors of L_sym (n x dim, float32)."""
-    from ..eigsolve import exact_eigenpairs
+    from graph_eigen.spectral.eigsolve import exact_eigenpairs
 
     return exact_eigenpairs(graph, dim).vectors.astype(np.float32)
 
@@ -42,9 +41,9 @@ def feature_span_eigenmap(graph: Graph, dim: int, hops: int = 2, input_dim: int 
     """The eigenmap of ``graph``'s operator restricted to the ``sign`` encoder's input span (the
     features projected to ``input_dim`` and propagated ``hops`` times): the default's targets,
     solved without training (n x dim, float32)."""
-    from ..encoders import EncoderConfig, build_encoder
-    from ..feature_span import feature_span_eigenpairs
-    from ..operators import normalized_adjacency
+    from graph_eigen.graph.operators import normalized_adjacency
+    from graph_eigen.model.encoders import EncoderConfig, build_encoder
+    from graph_eigen.spectral.feature_span import feature_span_eigenpairs
 
     encoder = build_encoder("sign", graph, dim, EncoderConfig("sign", hops=hops, input_dim=input_dim), seed=seed)
     inputs = encoder.prepare(graph).x.numpy()
@@ -53,7 +52,7 @@ def feature_span_eigenmap(graph: Graph, dim: int, hops: int = 2, input_dim: int 
 
 def sgc_features(graph: Graph, hops: int = 2) -> np.ndarray:
     """A_hat^hops X with GCN normalization and self-loops (SGC's input to its linear classifier)."""
-    from ..propagation import propagate_last
+    from graph_eigen.graph.propagation import propagate_last
 
     return propagate_last(graph, graph.x, hops).numpy()
 

@@ -21,8 +21,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..errors import CheckpointError, GraphEigenError
-from ..rundir import EMBEDDINGS, EVAL, METRICS, PLOTS, PROBE
+from graph_eigen.errors import CheckpointError, GraphEigenError
+from graph_eigen.runs.folder import EMBEDDINGS, EVAL, METRICS, PLOTS, PROBE
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def plot_run(run_dir: str | Path, labels: Optional[np.ndarray] = None,
 
 # ---------------------------------------------------------------------- helpers
 def _save(fig: Figure, path: Path) -> Path:
-    from ..io import atomic_write
+    from graph_eigen.io import atomic_write
 
     FigureCanvasAgg(fig)
     return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
@@ -230,11 +230,11 @@ def class_colormap(num_classes: int):
 
 
 def _labels_from_config(run: Path) -> Optional[np.ndarray]:
-    from ..config import TrainConfig
-    from ..run_graph import run_graph
+    from graph_eigen.runs.checkpoint import load_config
+    from graph_eigen.runs.inputs import run_graph
 
     try:
-        graph = run_graph(TrainConfig.load(run), operator=False)  # the labels: no operator options needed
+        graph = run_graph(load_config(run), operator=False)  # the labels: no operator options needed
     except (GraphEigenError, ImportError, OSError, ValueError) as exc:
         log.warning("cannot load the run's dataset for labels (%s)", exc)
         return None

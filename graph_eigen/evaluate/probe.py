@@ -28,8 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
-from ..graph import Graph
+from graph_eigen.errors import ConfigError
+from graph_eigen.graph.core import Graph
 
 # Weight decays tried on the validation set. With standardized inputs and a mean loss, 1e-1
 # is strong and 0 is unregularized: on separable training data (e.g. 765 Photo nodes with 745
@@ -58,10 +58,40 @@ def linear_probe(
     batch_size: int = 4096,
     device: Optional[str] = None,
 ) -> dict:
-    """Linear-probe node classification accuracy of ``embedding`` (n x K, may be a memmap).
+    """Linear-probe node classification accuracy of ``embedding``.
 
-    ``dims`` keeps the first ``dims`` columns; ``stratify`` draws random splits per class;
-    ``epochs`` and ``batch_size`` only matter for the minibatch (large input) path.
+    Parameters
+    ----------
+    embedding : ndarray of shape (n_nodes, K)
+        One row per node of ``graph`` (a memmap is read in blocks).
+    graph : Graph
+        Holds the labels (and, with ``split="official"``, the split).
+    split : {"random", "official"}, default "random"
+        Random splits (``train_frac``, ``val_frac``; one per seed) or the graph's own (OGB's).
+    train_frac, val_frac : float, default 0.1
+        Fractions of the labeled nodes in a random split's train and validation sets.
+    seeds : int, default 5
+        Number of random splits (and probe initializations).
+    label_ratio : float, default 1.0
+        Fraction of the training labels kept.
+    concat_features : bool, default False
+        Probe ``[embedding, features]``.
+    dims : int, optional
+        Keep the first ``dims`` columns.
+    stratify : bool, default False
+        Draw random splits per class.
+    weight_decays : sequence of float
+        The weight decays tried; the validation set picks one per split.
+    chunk_size, epochs, batch_size : optional
+        The minibatch path for inputs too large for full-batch training.
+    device : str, optional
+        Where the probe trains.
+
+    Returns
+    -------
+    dict
+        ``accuracy_mean``, ``accuracy_std`` (percent, over splits), the per-split accuracies,
+        the sizes of the sets and the time taken.
     """
     _check_embedding(embedding, graph)
     _check_options(graph, split, train_frac, val_frac, seeds, label_ratio, concat_features, dims)
@@ -358,7 +388,7 @@ def _run_probe(embedding, graph: Graph, split: str, train_frac: float, val_frac:
 def _make_evaluator(name: str):
     if not name.lower().startswith("ogbn-"):
         return None
-    from ..data.ogb import ogb_evaluator
+    from graph_eigen.data.ogb import ogb_evaluator
 
     return ogb_evaluator(name.lower())
 

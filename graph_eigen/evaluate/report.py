@@ -5,12 +5,12 @@ import time
 
 import numpy as np
 
-from ..eigsolve import exact_eigenpairs
-from ..errors import ConfigError
-from ..graph import Graph
-from ..operators import laplacian
-from .cluster import kmeans_scores
-from .spectral import (eigenvalue_error, grassmann_paper_formula, orthogonality, rayleigh_quotients,
+from graph_eigen.errors import ConfigError
+from graph_eigen.evaluate.cluster import kmeans_scores
+from graph_eigen.graph.core import Graph
+from graph_eigen.graph.operators import laplacian
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
+from graph_eigen.evaluate.spectral import (eigenvalue_error, grassmann_paper_formula, orthogonality, rayleigh_quotients,
                        subspace_distance)
 
 

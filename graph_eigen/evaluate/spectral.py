@@ -13,9 +13,18 @@ def _orthonormal_basis(u: np.ndarray) -> np.ndarray:
 def subspace_distance(learned: np.ndarray, exact: np.ndarray) -> float:
     """d_G: the sum of squared sines of the principal angles between two column spans.
 
-    Both are orthonormalized first (QR). With ``exact`` of k columns the result lies in [0, k]:
-    0 when ``exact``'s span lies inside ``learned``'s, k when they are orthogonal. A ``learned``
-    of more columns measures how much of the exact space it misses.
+    Both are orthonormalized first (QR). A ``learned`` of more columns measures how much of the
+    exact space it misses.
+
+    Parameters
+    ----------
+    learned, exact : ndarray of shape (n, k_learned) and (n, k)
+        The two bases, one row per node.
+
+    Returns
+    -------
+    float
+        In [0, k]: 0 when ``exact``'s span lies inside ``learned``'s, k when they are orthogonal.
     """
     if learned.shape[0] != exact.shape[0]:
         raise ValueError(f"row counts differ: {learned.shape[0]} vs {exact.shape[0]}")
@@ -40,7 +49,17 @@ def grassmann_paper_formula(learned: np.ndarray, exact: np.ndarray) -> float:
 
 
 def orthogonality(u: np.ndarray) -> float:
-    """d_perp = ||U^T U - I||_F after scaling every column to unit norm."""
+    """d_perp = ||U^T U - I||_F after scaling every column to unit norm.
+
+    Parameters
+    ----------
+    u : ndarray of shape (n, k)
+
+    Returns
+    -------
+    float
+        0 for orthogonal columns.
+    """
     u = np.asarray(u, dtype=np.float64)
     u = u / np.maximum(np.linalg.norm(u, axis=0), 1e-300)
     return float(np.linalg.norm(u.T @ u - np.eye(u.shape[1])))

@@ -1,0 +1,1 @@
+"""The `graph-eigen` command line."""

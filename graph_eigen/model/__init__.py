@@ -1,0 +1,2 @@
+"""What is trained: encoders (MLP, SIGN, GNN, table) and objectives (BASiS, NeuralEF), and a
+Model that pairs them."""
