@@ -78,10 +78,18 @@ class SearchSpace:
         return np.repeat(np.arange(m), k)[keep.ravel()], cols[keep]
 
 
-def _hat_rows(rows: sp.csr_matrix, scale: np.ndarray, values: np.ndarray, own: np.ndarray,
+def _hat_rows(rows: sp.csr_matrix, num_old: int, scaled_old: np.ndarray, own: np.ndarray,
               own_scale: np.ndarray) -> np.ndarray:
-    """GCN-normalized rows: s_i (sum_j W_ij s_j v_j + s_i v_i) for the rows of ``rows`` (W)."""
-    return own_scale[:, None] * (rows @ (scale[:, None] * values) + own_scale[:, None] * own)
+    """GCN-normalized rows: s_i (sum_j W_ij s_j v_j + s_i v_i) for the new rows of ``rows`` (W,
+    columns: old nodes, then new ones). ``scaled_old``: s_j v_j of the old nodes, kept from
+    training, so a call costs the new rows' entries, not the old nodes' count."""
+    scaled_own = own_scale[:, None] * own
+    return own_scale[:, None] * (rows[:, :num_old] @ scaled_old + rows[:, num_old:] @ scaled_own + scaled_own)
+
+
+def _scaled(degree: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """s_j v_j with s_j = 1 / sqrt(degree_j + 1) (GCN's normalization with self-loops)."""
+    return (values / np.sqrt(degree + 1.0)[:, None]).astype(np.float32)
 
 
 class NewNodeExtension:
@@ -108,13 +116,13 @@ class NewNodeExtension:
             hops = propagate(old_graph, old_graph.x, PROPAGATION_HOPS)
             space = self.spaces["propagated"] = SearchSpace.build(hops[-1].numpy())
             # what a new node's hops read of the old nodes, projected (propagation is linear)
-            self.graph_hops = [space.project(h.numpy()) for h in hops[:-1]]
+            self.graph_hops = [_scaled(self.graph_degree, space.project(h.numpy())) for h in hops[:-1]]
         operator = run_operator(cfg, old_graph)
         self.operator_degree = operator.degree.numpy()
         prepared = encoder.prepare(operator)
         width = prepared.x.shape[1] // (getattr(encoder, "hops", 0) + 1)
-        self.encoder_hops = [prepared.x[:, h * width:(h + 1) * width].numpy()
-                             for h in range(getattr(encoder, "hops", 0) + 1)]
+        self.encoder_hops = [_scaled(self.operator_degree, prepared.x[:, h * width:(h + 1) * width].numpy())
+                             for h in range(getattr(encoder, "hops", 0))]  # the last hop is read by nobody
 
     def embed(self, graph: Graph, new: np.ndarray) -> np.ndarray:
         """Rows of ``new`` (ids in ``graph``, whose other nodes are the training graph's, in order)."""
@@ -126,13 +134,8 @@ class NewNodeExtension:
         if old.size != self.num_old:
             raise ConfigError(f"the graph holds {old.size} nodes besides the {new.size} new ones, but the "
                               f"model was trained on {self.num_old}: the other nodes must be the training graph's")
-        order = np.concatenate([old, new])  # old ids 0..n_old-1, new ones after
-        edges = graph.adjacency().tocsr()[new][:, order].astype(np.float32)  # new rows, columns reordered
+        edges = self._new_rows(graph, old, new)  # columns: old ids 0..n_old-1, new ones after; no self-loops
         self_loop = np.zeros(new.size, np.float32) if graph.self_loop is None else graph.self_loop.numpy()[new]
-        graph_degree = np.concatenate([self.graph_degree, np.asarray(edges.sum(axis=1)).ravel()])
-        edges = (edges - sp.csr_matrix((self_loop, (np.arange(new.size), self.num_old + np.arange(new.size))),
-                                       shape=edges.shape)).tocsr()  # propagation adds the self-loops apart
-        edges.eliminate_zeros()
         x_new = graph.x[torch.from_numpy(new)].numpy()
         operator = edges
         k, weight = self.cfg.feature_knn, self.cfg.feature_knn_weight
@@ -141,20 +144,19 @@ class NewNodeExtension:
             operator = operator + weight * self._knn_rows(space.neighbors(space.project(x_new), k), new.size)
         if "propagated" in self.spaces:  # the graph alone: hops of the new rows over frozen old rows
             space = self.spaces["propagated"]
-            scale = 1.0 / np.sqrt(graph_degree + 1.0)
+            own_scale = 1.0 / np.sqrt(np.asarray(edges.sum(axis=1)).ravel() + self_loop + 1.0)
             current = space.project(x_new)
-            for old_hop in self.graph_hops:
-                current = _hat_rows(edges, scale, np.concatenate([old_hop, current]), current, scale[self.num_old:])
+            for scaled_old in self.graph_hops:
+                current = _hat_rows(edges, self.num_old, scaled_old, current, own_scale)
             operator = operator + weight * self._knn_rows(space.neighbors(current, k), new.size)
         operator = sp.csr_matrix(operator)
-        degree = np.concatenate([self.operator_degree, np.asarray(operator.sum(axis=1)).ravel() + self_loop])
-        scale = 1.0 / np.sqrt(degree + 1.0)
+        own_scale = 1.0 / np.sqrt(np.asarray(operator.sum(axis=1)).ravel() + self_loop + 1.0)
         encoder = self.model.encoder
         projection = getattr(encoder, "projection", None)
         current = x_new if projection is None else x_new @ projection.numpy()
         parts = [current]
-        for old_hop in self.encoder_hops[:-1]:
-            current = _hat_rows(operator, scale, np.concatenate([old_hop, current]), current, scale[self.num_old:])
+        for scaled_old in self.encoder_hops:
+            current = _hat_rows(operator, self.num_old, scaled_old, current, own_scale)
             parts.append(current)
         encoder.eval()
         self.model.objective.eval()
@@ -162,6 +164,18 @@ class NewNodeExtension:
             rows = torch.from_numpy(np.concatenate(parts, axis=1).astype(np.float32)).to(encoder.device)
             psi = encoder.apply_rows(rows).cpu()
             return self.model.objective.finalize(psi).numpy().astype(np.float32)
+
+    def _new_rows(self, graph: Graph, old: np.ndarray, new: np.ndarray) -> sp.csr_matrix:
+        """The new nodes' rows of ``graph``'s adjacency (self-loops apart), columns renumbered: old
+        nodes 0..n_old-1 in order, then the new ones; read from the edge list, not the whole matrix."""
+        src, dst = graph.edge_index.numpy()
+        position = np.empty(graph.num_nodes, np.int64)
+        position[old], position[new] = np.arange(old.size), self.num_old + np.arange(new.size)
+        mine = position[src] >= self.num_old
+        weight = (np.ones(int(mine.sum()), np.float32) if graph.edge_weight is None
+                  else graph.edge_weight.numpy()[mine].astype(np.float32))
+        return sp.csr_matrix((weight, (position[src[mine]] - self.num_old, position[dst[mine]])),
+                             shape=(new.size, graph.num_nodes))
 
     def _knn_rows(self, edges: tuple[np.ndarray, np.ndarray], m: int) -> sp.csr_matrix:
         """The new rows of the symmetric 0/1 kNN adjacency (columns: old ids, then new ones): a new
