@@ -4,10 +4,9 @@ Times and peak memory of, for the ``bank`` estimator: the set-up (kernel and ban
 step (a whole-graph recomputation of H^T K H and the norms) and an incremental step (1,024
 seeds); for the ``targets`` estimator: one refresh of the targets with P whole-graph products
 (``--filter power``: ((I + K) / 2)^P, or ``chebyshev``: degree P, P = ``--products``), then the
-QR factorization. The steps call ``NeuralEF._bank_statistics`` directly, the one private method
-used here: the public ``loss`` (training mode) runs it plus the rest of the loss, which added
-about 50% to the incremental step at 100,000 nodes, and the figure wanted is the statistics
-alone. ``bank_update_1000000_targets.txt`` holds the output of
+QR factorization. The steps call ``NeuralEF.bank_statistics`` alone: ``loss`` (training mode)
+runs it plus the rest of the loss, which added about 50% to the incremental step at 100,000
+nodes, and the figure wanted is the statistics alone. ``bank_update_1000000_targets.txt`` holds the output of
 
     python benchmarks/bank_update.py --nodes 1000000 --products 64 --filter chebyshev
     python benchmarks/bank_update.py --nodes 1000000 --products 256 --filter power
@@ -40,12 +39,12 @@ def main(n: int, power: int, target_filter: str) -> None:
 
     def step():
         batch = types.SimpleNamespace(num_seeds=1024, n_id=torch.randperm(n)[:1024])
-        objective._bank_statistics(batch, torch.randn(1024, 64))  # private: see the docstring
+        objective.bank_statistics(batch, torch.randn(1024, 64))
 
     timed("first step (whole-graph recomputation)", step)
     timed("incremental step", step)
 
-    del objective
+    objective = None  # frees the bank and the kernel before the targets estimator's set-up
     targets = NeuralEFTargets(64, power=power, filter=target_filter)
     targets.setup(graph, types.SimpleNamespace(steps_per_epoch=1))
     timed(f"targets estimator: one refresh, {target_filter} filter, {power} products", targets.refresh_targets)

@@ -1,3 +1,3 @@
-from graph_eigen.cli.main import main
+from graph_eigen.cli.main import run
 
-raise SystemExit(main())
+run()

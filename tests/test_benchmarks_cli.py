@@ -35,3 +35,21 @@ def test_no_path_hacks_or_raw_argv(script):
     siblings = {p.stem for p in SCRIPTS}
     imported = set(re.findall(r"^\s*(?:import|from)\s+(\w+)", text, re.M))
     assert not imported & siblings, f"imports another benchmark script: {imported & siblings}"
+
+
+
+
+@pytest.mark.parametrize("script", SCRIPTS + sorted((ROOT / "benchmarks" / "harness").glob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT / "benchmarks")))
+def test_no_private_names_of_the_package(script):
+    """Benchmarks measure the library through its public API: no `obj._name`, no `import _name`."""
+    text = script.read_text()
+    called = set(re.findall(r"\.(_[A-Za-z]\w*)", text)) | set(re.findall(r"import[^\n]*\b(_[A-Za-z]\w*)", text))
+    private = {name for name in called if not name.startswith("__")}
+    assert not private, f"private names used: {sorted(private)}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_stay_short(script):
+    """Scripts hold their options and the order of their stages; shared code lives in the harness."""
+    assert len(script.read_text().splitlines()) <= 250

@@ -260,3 +260,23 @@ def test_distributed_train_gets_the_size_based_defaults(tmp_path, monkeypatch):
     expected = recommended_config(dataset, 300)
     assert (saved.anchors, saved.batch_size, saved.epochs, saved.feature_knn) == \
         (150, expected.batch_size, expected.epochs, 10)
+
+
+def test_a_rank_exits_without_finalizing_the_interpreter(monkeypatch):
+    """Issue 23.31: a process that joined a process group ends by os._exit once main returns, so
+    no gloo worker thread can ask for the GIL while the interpreter finalizes (the abort
+    "terminate called without an active exception" of test_torchrun_cli_smoke)."""
+    from graph_eigen.cli import main as cli_main
+    from graph_eigen.training.distributed import collectives
+
+    exits = []
+    monkeypatch.setattr(cli_main, "main", lambda: 0)
+    monkeypatch.setattr(collectives.os, "_exit", exits.append)
+    monkeypatch.setattr(collectives, "_JOINED", [True])
+    with pytest.raises(SystemExit):  # os._exit is replaced: run goes on to sys.exit
+        cli_main.run()
+    assert exits == [0]
+    monkeypatch.setattr(collectives, "_JOINED", [])
+    with pytest.raises(SystemExit) as one_process:
+        cli_main.run()
+    assert one_process.value.code == 0 and exits == [0]  # one process: a normal exit

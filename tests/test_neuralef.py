@@ -75,7 +75,7 @@ def test_bank_sums_are_updated_exactly_between_recomputations(graph):
     for _ in range(3):
         for batch in sampler.epoch():
             psi = torch.randn(batch.num_nodes, K, generator=gen)
-            norm, r, m_psi = objective._bank_statistics(batch, psi)
+            norm, r, m_psi = objective.bank_statistics(batch, psi)
             h = objective.bank
             filled = objective.bank_filled
             exact_norm = h[filled].pow(2).mean(0).sqrt()

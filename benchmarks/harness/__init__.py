@@ -1,6 +1,10 @@
 """What a long job or a benchmark records about the process running it: resident memory (peak
 and current, with a per-stage reset of the peak on Linux), a wall-clock limit for a stage, and
-the software and machine it ran on."""
+the software and machine it ran on.
+
+Its modules hold what several benchmark scripts share: ``harness.training`` (runs, timed steps,
+stages), ``harness.speed_report`` (speed.py's figures and reports), ``harness.variants`` (the
+alternatives profile_step.py times against the library), ``harness.report`` (tables, command)."""
 from __future__ import annotations
 
 import os

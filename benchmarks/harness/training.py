@@ -211,6 +211,26 @@ def summarize(records: list[dict], steps_per_epoch: int, warmup: int) -> dict:
     }
 
 
+def cprofile_steps(step, sampler: BatchSampler, steps: int, top: int = 12) -> str:
+    """cProfile of ``steps`` steps (sampling included) after one warm-up step: the ``top``
+    functions by own time, as pstats prints them."""
+    import cProfile
+    import io
+    import pstats
+
+    stream = sampler.batches()
+    step(next(stream))  # warm-up
+    prof = cProfile.Profile()
+    prof.enable()
+    for batch in islice(stream, steps):
+        step(batch)
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+    text = buf.getvalue()
+    return text[text.find("ncalls") - 3:]
+
+
 def memory_probe(rec: Recorder, name: str, sampler: BatchSampler, step, steps: int) -> None:
     """A few steps of one run alone, so that the stage's peak RSS is that run's."""
     if steps <= 0:

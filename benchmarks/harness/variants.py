@@ -130,10 +130,11 @@ def sage_export_cloned(net, graph, chunk: int = 65536) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------- loader
-def csr_loader_sample(graph, seeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def csr_loader_sample(graph, seeds: torch.Tensor) -> tuple:
     """All neighbors of ``seeds`` by a NeighborLoader over a ``SparseTensor`` built from the CSR
     the graph already has (``edge_index`` is symmetric and sorted by row, so its CSR is the CSC):
-    the batch's node ids and its edges (source, target; local ids)."""
+    the loader (what it keeps in memory), the batch's node ids and its edges (source, target;
+    local ids)."""
     from torch_geometric.data import Data
     from torch_geometric.loader import NeighborLoader
     from torch_sparse import SparseTensor
@@ -147,7 +148,7 @@ def csr_loader_sample(graph, seeds: torch.Tensor) -> tuple[torch.Tensor, torch.T
     out = loader.collate_fn(seeds)
     out = out if loader.filter_per_worker else loader.filter_fn(out)
     r, c, _ = out.adj_t.coo()  # adj_t[target, source]
-    return out.n_id, torch.stack([c, r])
+    return loader, out.n_id, torch.stack([c, r])
 
 
 # ---------------------------------------------------------------------- eigsh tolerance

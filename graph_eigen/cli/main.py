@@ -36,6 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> None:
+    """The `graph-eigen` program (console script and ``python -m graph_eigen``): :func:`main`, then
+    exit with its code; a process that joined a distributed run exits without finalizing the
+    interpreter (see ``exit_process``)."""
+    code = main()
+    from graph_eigen.training.distributed import exit_process, joined_process_group
+
+    if joined_process_group():
+        exit_process(code)
+    sys.exit(code)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -27,7 +27,8 @@ PYG_NAMES = ("Cora", "CiteSeer", "PubMed", "Photo", "Computers", "CS", "Physics"
 
 def dataset_names() -> list[str]:
     """The names the registry knows (patterns shown with a placeholder)."""
-    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "mnist-siamese", "sbm:key=value,...", "tiled:BASE,key=value,...", "file:PATH"]
+    return list(PYG_NAMES) + ["ogbn-*", "mnist-knn", "mnist-siamese", "sbm:key=value,...", "tiled:BASE,key=value,...",
+                              "file:PATH[,key=value,...]"]
 
 
 def load_dataset(name: str, root: Optional[str] = None) -> Graph:

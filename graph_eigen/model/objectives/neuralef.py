@@ -132,7 +132,7 @@ class NeuralEF(Objective):
         return out
 
     @torch.no_grad()
-    def _bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def bank_statistics(self, batch: Batch, psi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Store the seeds' outputs in the bank H; (column norms, R, the seeds' rows of M H / norms).
 
         With M = K the sums H^T K H and |H_j|^2 are updated exactly for the rows that changed
@@ -196,7 +196,7 @@ class NeuralEF(Objective):
         n = self._global(psi.new_tensor(float(b)))  # seeds in the batch (of all ranks)
         bank_r = None
         if self.estimator == "bank" and self.training:
-            norm, bank_r, bank_m_psi = self._bank_statistics(batch, psi.detach())
+            norm, bank_r, bank_m_psi = self.bank_statistics(batch, psi.detach())
         else:
             with torch.no_grad():
                 norm = (self._global(psi[:b].pow(2).sum(0)) / n).add(1e-12).sqrt()

@@ -43,11 +43,12 @@ sharded batches), ``setup`` (the objective's context and equal parameters on eve
 ``export`` (the sharded embedding).
 """
 from graph_eigen.training.distributed.collectives import (ENV_VARS, LAUNCH_HINT, TABLE_MESSAGE, DistContext,
-                                                         init_distributed)
+                                                         exit_process, init_distributed, joined_process_group)
 from graph_eigen.training.distributed.export import embed_sharded, shard_bounds
 from graph_eigen.training.distributed.sampler import ShardedBatchSampler, make_sampler, union_sampler
 from graph_eigen.training.distributed.setup import objective_context, setup_model
 
 __all__ = ["ENV_VARS", "LAUNCH_HINT", "TABLE_MESSAGE", "DistContext", "ShardedBatchSampler",
-           "embed_sharded", "init_distributed", "make_sampler", "objective_context",
+           "embed_sharded", "exit_process", "init_distributed", "joined_process_group", "make_sampler",
+           "objective_context",
            "setup_model", "shard_bounds", "union_sampler"]

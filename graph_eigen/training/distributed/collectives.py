@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from typing import Optional
 
 import torch
@@ -175,6 +176,35 @@ class _SumOverRanks(torch.autograd.Function):
         return ctx.dist_ctx.sum(grad), None
 
 
+_JOINED = []  # non-empty once this process has joined a process group
+
+
+def joined_process_group() -> bool:
+    """Whether this process joined a process group (see :func:`exit_process`)."""
+    return bool(_JOINED)
+
+
+def exit_process(code: int) -> None:
+    """End a process that joined a process group with ``code``, skipping the interpreter's
+    finalization.
+
+    Why: a gloo worker thread releases each finished collective after the caller has seen it
+    complete (the final barrier holds the earlier all-gathers, whose tensors were made in Python).
+    Releasing a Python-made tensor takes the GIL; when the main thread has meanwhile returned and
+    the interpreter is finalizing, CPython ends the thread that asks for the GIL, the unwind
+    crosses a C++ destructor and std::terminate aborts the process ("terminate called without an
+    active exception", exit code -6, after every file was written). Seen about 1 run in 10 of a
+    two-rank run on a loaded 2-core machine (core dump: ``ProcessGroupGloo::runLoop`` ->
+    ``~AsyncBarrierWork`` -> ``~AsyncAllgatherWork`` -> ``TensorImpl::decref_pyobject`` ->
+    ``take_gil`` -> ``pthread_exit``, the main thread in ``Py_FinalizeEx``). Every file is written
+    atomically and closed before this point, so the streams are flushed and the process ends
+    without finalizing.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def init_distributed(backend: Optional[str] = None, timeout_s: float = 1800.0) -> DistContext:
     """Join the process group described by torchrun's environment variables."""
     import torch.distributed as dist
@@ -199,4 +229,5 @@ def init_distributed(backend: Optional[str] = None, timeout_s: float = 1800.0) -
     if not dist.is_initialized():
         dist.init_process_group(backend, rank=rank, world_size=world,
                                 timeout=datetime.timedelta(seconds=timeout_s))
+    _JOINED.append(True)
     return DistContext(rank, world, local_rank, backend)
