@@ -18,9 +18,9 @@ import types
 import torch
 
 from graph_eigen.data import load_dataset
-from harness import peak_rss_gib, reset_peak_rss
 from graph_eigen.model.objectives.neuralef import NeuralEF
 from graph_eigen.model.objectives.neuralef_targets import NeuralEFTargets
+from harness import peak_rss_gib, reset_peak_rss
 
 
 def timed(label: str, fn) -> None:

@@ -23,9 +23,9 @@ import time
 import numpy as np
 
 from graph_eigen.data import load_dataset
+from graph_eigen.graph.neighbors import EXACT_LIMIT, NPROBE, cosine_knn
 from graph_eigen.io import save_json
 from harness import peak_rss_gib
-from graph_eigen.graph.neighbors import EXACT_LIMIT, NPROBE, cosine_knn
 
 
 def brute_force(x: np.ndarray, queries: np.ndarray, k: int, chunk: int = 1 << 17) -> np.ndarray:

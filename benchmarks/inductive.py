@@ -36,11 +36,11 @@ from graph_eigen import GraphEigen, exact_eigenpairs, linear_probe, load_dataset
 from graph_eigen.evaluate.baselines import feature_span_eigenmap, sgc_features
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.graph.core import Graph
-from graph_eigen.io import save_json
-from harness import environment
 from graph_eigen.graph.operators import normalized_adjacency
+from graph_eigen.io import save_json
 from graph_eigen.runs.inputs import run_operator
 from graph_eigen.runs.presets import DIM
+from harness import environment
 
 
 def timed(fn):

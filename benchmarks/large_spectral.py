@@ -35,10 +35,10 @@ import numpy as np
 from graph_eigen.data import load_dataset
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
-from graph_eigen.spectral.eigsolve import exact_eigenpairs
-from harness import peak_rss_gib
 from graph_eigen.runs.presets import neuralef_sign_config
 from graph_eigen.runs.recorder import train
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
+from harness import peak_rss_gib
 
 
 def widest_relative_gap(mu: np.ndarray) -> tuple[int, float]:

@@ -25,10 +25,10 @@ from dataclasses import replace
 from graph_eigen import exact_eigenpairs, linear_probe, load_dataset, subspace_distance
 from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.io import save_json
-from harness import environment
 from graph_eigen.runs.inputs import run_operator
 from graph_eigen.runs.presets import default_config, neuralef_sign_config
 from graph_eigen.training.loop import TrainLoop
+from harness import environment
 
 
 def methods(base) -> dict:

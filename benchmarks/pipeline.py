@@ -35,11 +35,11 @@ from graph_eigen.evaluate.baselines import sgc_features
 from graph_eigen.evaluate.probe import linear_probe
 from graph_eigen.evaluate.spectral import subspace_distance
 from graph_eigen.io import save_json
-from graph_eigen.spectral.eigsolve import exact_eigenpairs
-from harness import environment, peak_rss_gib
 from graph_eigen.runs.inputs import run_operator
 from graph_eigen.runs.presets import recommended_config
 from graph_eigen.runs.recorder import train
+from graph_eigen.spectral.eigsolve import exact_eigenpairs
+from harness import environment, peak_rss_gib
 
 
 class Stages:

@@ -1,4 +1,4 @@
-"""Sub-commands beyond info/exact: train, embed, eval, demo."""
+"""Sub-commands that make and read runs: train, embed, eval, demo."""
 from __future__ import annotations
 
 import argparse
