@@ -78,3 +78,19 @@ def test_the_class_names_are_kept_with_the_run(page_graph, tmp_path, capsys):
     assert sidecar["label_names"] == list(CLASSES)
     assert main(["probe", str(run), "--seeds", "1"]) == 0
     assert json.loads((run / "probe.json").read_text())["label_names"] == list(CLASSES)
+
+
+def test_sparse_features_and_class_names_inside_a_graph_npz(tmp_path):
+    import scipy.sparse as sp
+
+    features = sp.random(30, 40, density=0.1, format="csr", random_state=1, dtype=np.float32)
+    edges = np.array([np.arange(30), (np.arange(30) + 1) % 30])
+    names = np.array(["b", "a", "c"])[np.arange(30) % 3]
+    np.savez(tmp_path / "g.npz", edge_index=edges, x_data=features.data, x_indices=features.indices,
+             x_indptr=features.indptr, x_shape=np.array(features.shape), y=names)
+    graph = load_dataset(f"file:{tmp_path / 'g.npz'}")
+    assert np.array_equal(graph.x.numpy(), features.toarray())
+    assert graph.label_names == ("a", "b", "c") and graph.y[:3].tolist() == [1, 0, 2]
+    np.savez(tmp_path / "bad.npz", edge_index=edges, x_data=features.data, x_shape=np.array(features.shape))
+    with pytest.raises(InvalidGraphError, match="missing x_indices, x_indptr"):
+        load_dataset(f"file:{tmp_path / 'bad.npz'}")

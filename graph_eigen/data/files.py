@@ -3,7 +3,8 @@
 Two formats:
 
 - ``.npz`` with ``edge_index`` (2, E) or ``edges`` (E, 2) integer node ids, and optional
-  ``x`` (n, F) features, ``y`` (n,) labels (-1 = unlabeled), ``edge_weight`` (E,),
+  ``x`` (n, F) features (or a CSR matrix as ``x_data``, ``x_indices``, ``x_indptr``,
+  ``x_shape``), ``y`` (n,) labels (-1 = unlabeled; or class names), ``edge_weight`` (E,),
   ``num_nodes`` (scalar), ``split_train`` / ``split_valid`` / ``split_test`` (node ids) and
   ``name`` (string). This is what :func:`save_npz` writes.
 - an edge list as text (``.csv``, ``.tsv``, ``.txt``, ``.edges``, anything not ``.npz``): one
@@ -33,7 +34,7 @@ from typing import Union
 import numpy as np
 
 from graph_eigen.data.edge_lists import check_sparse_ids, integer_ids, read_edge_list
-from graph_eigen.data.sidecars import beside, read_features, read_labels
+from graph_eigen.data.sidecars import beside, class_ids, read_features, read_labels
 from graph_eigen.errors import DatasetNotFoundError, InvalidGraphError
 from graph_eigen.graph.core import SPLIT_NAMES, Graph
 
@@ -152,15 +153,40 @@ def _load_npz(p: Path) -> Graph:
         num_nodes = int(nn.reshape(-1)[0])
     split = {k: arrays[f"split_{k}"] for k in SPLIT_NAMES if f"split_{k}" in arrays}
     name = str(arrays["name"]) if "name" in arrays and arrays["name"].ndim == 0 else p.stem
+    y, names = class_ids(arrays["y"], p) if "y" in arrays else (None, None)
     return Graph.from_edges(
         ei,
         num_nodes=num_nodes,
-        x=arrays.get("x"),
-        y=arrays.get("y"),
+        x=_npz_features(arrays, p),
+        y=y,
         edge_weight=arrays.get("edge_weight"),
         split=split or None,
         name=name,
+        label_names=names,
     )
+
+
+SPARSE_X = ("x_data", "x_indices", "x_indptr", "x_shape")
+
+
+def _npz_features(arrays: dict, p: Path):
+    """``x`` dense, or a CSR matrix stored as ``x_data``, ``x_indices``, ``x_indptr``, ``x_shape``
+    (the arrays of ``scipy.sparse.csr_matrix``); None without features."""
+    if "x" in arrays:
+        return arrays["x"]
+    present = [key for key in SPARSE_X if key in arrays]
+    if not present:
+        return None
+    if len(present) < len(SPARSE_X):
+        missing = sorted(set(SPARSE_X) - set(present))
+        raise InvalidGraphError(f"sparse features need {', '.join(SPARSE_X)}; missing {', '.join(missing)}")
+    import scipy.sparse as sp
+
+    try:
+        return sp.csr_matrix((arrays["x_data"], arrays["x_indices"], arrays["x_indptr"]),
+                             shape=tuple(int(s) for s in arrays["x_shape"]))
+    except (ValueError, TypeError) as exc:
+        raise InvalidGraphError(f"sparse features of '{p}' are not a valid CSR matrix: {exc}") from None
 
 
 # ---------------------------------------------------------------------- text edge lists

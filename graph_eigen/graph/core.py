@@ -76,7 +76,7 @@ class Graph:
         ei = _as_edge_index(edge_index)
         if num_nodes is None:
             if x is not None:
-                num_nodes = len(x)
+                num_nodes = x.shape[0] if hasattr(x, "shape") else len(x)
             elif ei.shape[1] > 0:
                 num_nodes = int(ei.max()) + 1
             else:
