@@ -19,7 +19,7 @@ features (docs/quality.md). Which features the neighbors are found in (``source`
 
 Any objective trains on it unchanged: it is just another graph with edge weights.
 
-**Gaussian kNN affinity graphs (as BASiS / SpectralNet build them), ``mnist-knn`` and ``mnist-siamese``.
+**Gaussian kNN affinity graphs** (BASiS's ``knn`` batch operator, ``mnist-knn`` and ``mnist-siamese``).
 
 Neighbors: each point is joined to its ``k`` nearest neighbors, where — as in the SpectralNet
 and BASiS code — the point itself counts as the first of the ``k`` (so it gets ``k - 1``
