@@ -94,3 +94,15 @@ def test_sparse_features_and_class_names_inside_a_graph_npz(tmp_path):
     np.savez(tmp_path / "bad.npz", edge_index=edges, x_data=features.data, x_shape=np.array(features.shape))
     with pytest.raises(InvalidGraphError, match="missing x_indices, x_indptr"):
         load_dataset(f"file:{tmp_path / 'bad.npz'}")
+
+
+def test_a_relative_spec_with_options_is_stored_absolute(page_graph, tmp_path, monkeypatch):
+    from graph_eigen.runs.inputs import absolute
+
+    spec = page_graph[0]
+    monkeypatch.chdir(tmp_path)
+    relative = spec.replace(f"file:{tmp_path}/", "file:./sub/../")
+    stored = absolute("dataset", relative.replace("labels=target.csv", "labels=../" + tmp_path.name + "/target.csv"))
+    assert stored.startswith(f"file:{tmp_path / 'edges.csv'},src=id_1,dst=id_2,")
+    assert f"labels=../{tmp_path.name}/target.csv" in stored  # relative to the graph file: kept as given
+    assert load_dataset(stored).label_names == CLASSES

@@ -77,7 +77,10 @@ def absolute(key: str, value):
     if value and key in PATH_OPTIONS:
         return os.path.abspath(value)
     if key == "dataset" and isinstance(value, str) and value.startswith("file:") and value[5:].strip():
-        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
+        from graph_eigen.data.files import parse_file_spec
+
+        path, options = parse_file_spec(value[5:])  # options name files relative to the graph file
+        return ",".join(["file:" + os.path.abspath(os.path.expanduser(path))] + [f"{k}={v}" for k, v in options.items()])
     return value
 
 
