@@ -80,7 +80,8 @@ def absolute(key: str, value):
         from graph_eigen.data.files import parse_file_spec
 
         path, options = parse_file_spec(value[5:])  # options name files relative to the graph file
-        return ",".join(["file:" + os.path.abspath(os.path.expanduser(path))] + [f"{k}={v}" for k, v in options.items()])
+        path = "file:" + os.path.abspath(os.path.expanduser(path))
+        return ",".join([path] + [f"{key}={option}" for key, option in options.items()])
     return value
 
 
