@@ -280,3 +280,25 @@ def test_new_rows_find_their_neighbors_among_old_and_new_rows():
     assert np.array_equal(np.bincount(rows, minlength=20), np.full(20, 4))
     for i in range(20):
         assert set(cols[rows == i]) == set(expected[i])
+
+
+def test_new_rows_reuse_the_old_rows_lists_without_losing_recall():
+    """Many new rows are filed under the trained lists of the old rows' IVF index (no k-means of
+    their own), probing the share of lists an index of their own would: the same recall."""
+    import faiss
+
+    from graph_eigen.graph.neighbors import cosine_index, unit_rows
+
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((20, 16)).astype(np.float32)
+    draw = lambda n: unit_rows(centers[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, 16)).astype(np.float32))
+    old, new = draw(8000), draw(2000)
+    old_index = cosine_index(old, exact=False)
+    lent = cosine_index(new, exact=False, quantizer=old_index.quantizer)
+    own = cosine_index(new, exact=False)
+    assert lent.ntotal == 2000 and lent.nlist == old_index.nlist and lent.nprobe > own.nprobe
+    truth = faiss.IndexFlatIP(16)
+    truth.add(new)
+    _, best = truth.search(new[:300], 10)
+    recall = lambda index: np.mean([len(set(a) & set(b)) / 10 for a, b in zip(index.search(new[:300], 10)[1], best)])
+    assert recall(lent) >= recall(own) - 0.05 and recall(lent) > 0.6

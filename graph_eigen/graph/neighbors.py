@@ -48,9 +48,11 @@ def unit_rows(features: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def cosine_index(rows: np.ndarray, seed: int = 0, exact: bool | None = None):
+def cosine_index(rows: np.ndarray, seed: int = 0, exact: bool | None = None, quantizer=None):
     """A faiss inner-product index holding ``rows`` (as :func:`unit_rows` gives them):
-    flat (exact) up to ``EXACT_LIMIT`` rows, IVF-Flat above."""
+    flat (exact) up to ``EXACT_LIMIT`` rows, IVF-Flat above. ``quantizer``: the trained coarse
+    quantizer of another IVF index over the same space, reused (its lists) instead of training
+    one by k-means: the new rows of an enlarged graph are filed under the old rows' lists."""
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a dependency
@@ -60,6 +62,9 @@ def cosine_index(rows: np.ndarray, seed: int = 0, exact: bool | None = None):
     exact = n <= EXACT_LIMIT if exact is None else exact
     if exact:
         index = faiss.IndexFlatIP(d)
+    elif quantizer is not None:  # probe the share of the lists that an index of its own would
+        index = faiss.IndexIVFFlat(quantizer, d, quantizer.ntotal, faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = max(NPROBE, round(NPROBE * quantizer.ntotal / (4 * np.sqrt(n))))
     else:
         lists = int(4 * np.sqrt(n))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, lists, faiss.METRIC_INNER_PRODUCT)

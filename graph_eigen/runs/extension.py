@@ -65,7 +65,9 @@ class SearchSpace:
         if m > 1:  # among the new rows themselves: one more, as each finds itself
             from graph_eigen.graph.neighbors import cosine_index
 
-            sim_new, idx_new = cosine_index(rows).search(rows, min(k + 1, m))
+            # an IVF index of the old rows lends its trained lists: no k-means over the new rows
+            among_new = cosine_index(rows, quantizer=getattr(self.index, "quantizer", None))
+            sim_new, idx_new = among_new.search(rows, min(k + 1, m))
             invalid = (idx_new < 0) | (idx_new == np.arange(m)[:, None]) | new_blank[np.maximum(idx_new, 0)]
             sim_new[invalid] = -np.inf
         else:
