@@ -122,7 +122,8 @@ class _Recorder:
             _truncate_metrics(run / METRICS, loop.step)
         elif writer:
             (run / METRICS).unlink(missing_ok=True)
-        self.bar = tqdm(total=loop.total_steps, initial=loop.step, disable=not progress or not writer,
+        no_steps = loop.total_steps == 0  # the closed-form fit: no step to show
+        self.bar = tqdm(total=loop.total_steps, initial=loop.step, disable=not progress or not writer or no_steps,
                         desc="train", dynamic_ncols=True)
         self.metrics = open(run / METRICS if writer else os.devnull, "a")
 
