@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-from graph_eigen.data.edge_lists import column_index, integer_ids, sniff
+from graph_eigen.data.edge_lists import column_index, integer_ids, is_number, sniff
 from graph_eigen.errors import DatasetNotFoundError, InvalidGraphError
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _table_labels(path: Path, label_column, id_column) -> np.ndarray:
         labels = labels.astype(np.int64)
     if id_at is None:
         return labels
-    ids = integer_ids(np.array([[float(row[id_at]) if _is_number(row[id_at]) else np.nan for row in rows]]),
+    ids = integer_ids(np.array([[float(row[id_at]) if is_number(row[id_at]) else np.nan for row in rows]]),
                       "label ids")[0]
     if ids.min() < 0:
         raise InvalidGraphError(f"labels '{path}': negative node id {int(ids.min())}")
@@ -115,8 +115,11 @@ def _table_labels(path: Path, label_column, id_column) -> np.ndarray:
 
 def _feature_sets(content, path: Path) -> sp.csr_matrix:
     """A 0/1 sparse matrix from {node id: [feature ids]} (or a list of lists, row i = node i)."""
-    items = content.items() if isinstance(content, dict) else enumerate(content) if isinstance(content, list) else None
-    if items is None:
+    if isinstance(content, dict):
+        items = list(content.items())
+    elif isinstance(content, list):
+        items = list(enumerate(content))
+    else:
         raise InvalidGraphError(f"features '{path}': expected a JSON object of node id -> list of feature ids")
     rows, cols = [], []
     for key, feats in items:
@@ -126,7 +129,7 @@ def _feature_sets(content, path: Path) -> sp.csr_matrix:
                                     f"(non-negative integers)")
         rows.extend([int(key)] * len(feats))
         cols.extend(feats)
-    n = max((int(k) for k, _ in (content.items() if isinstance(content, dict) else enumerate(content))), default=-1) + 1
+    n = max((int(key) for key, _ in items), default=-1) + 1
     data = np.ones(len(rows), dtype=np.float32)
     matrix = sp.csr_matrix((data, (rows, cols)), shape=(n, max(cols, default=-1) + 1))
     matrix.data[:] = 1.0  # a feature listed twice is still one
@@ -147,11 +150,3 @@ def _check_exists(path: Path, kind: str) -> None:
 
 def _is_integer(s: str) -> bool:
     return s.lstrip("-").isdigit()
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-        return True
-    except ValueError:
-        return False

@@ -27,6 +27,7 @@ from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
 from graph_eigen.graph.knn import KNN_DIMS, PROPAGATION_HOPS, knn_projection
+from graph_eigen.graph.neighbors import cosine_index, unit_rows
 from graph_eigen.model.build import Model
 
 
@@ -40,8 +41,6 @@ class SearchSpace:
 
     @classmethod
     def build(cls, features: np.ndarray, seed: int = 0) -> "SearchSpace":
-        from graph_eigen.graph.neighbors import cosine_index, unit_rows
-
         projection = knn_projection(features, KNN_DIMS, seed)  # the operator's search reads the same
         projection = None if projection is None else projection.astype(np.float32)
         rows = unit_rows(features if projection is None else features @ projection)
@@ -55,16 +54,12 @@ class SearchSpace:
         """(rows, cols) of the new rows' kNN edges among the old rows (ids < n_old) and the new ones
         (ids n_old + j): each new row's k most cosine-similar others, blank rows joined to nobody.
         ``new_rows``: the new nodes' features, already :meth:`project`-ed."""
-        from graph_eigen.graph.neighbors import unit_rows
-
         rows = unit_rows(new_rows)
         n_old, m = self.blank.size, rows.shape[0]
         sim_old, idx_old = self.index.search(rows, k)
         sim_old[(idx_old < 0) | self.blank[np.maximum(idx_old, 0)]] = -np.inf
         new_blank = ~np.any(rows != 0, axis=1)
         if m > 1:  # among the new rows themselves: one more, as each finds itself
-            from graph_eigen.graph.neighbors import cosine_index
-
             # an IVF index of the old rows lends its trained lists: no k-means over the new rows
             among_new = cosine_index(rows, quantizer=getattr(self.index, "quantizer", None))
             sim_new, idx_new = among_new.search(rows, min(k + 1, m))
