@@ -49,10 +49,12 @@ from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from graph_eigen.config import FEATURE_KNN_SOURCES as SOURCES
 from graph_eigen.errors import ConfigError, InvalidGraphError
 from graph_eigen.graph.core import Graph
+from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project
 from graph_eigen.graph.neighbors import cosine_knn, euclidean_knn
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,6 @@ MIN_WEIGHT = 1e-12
 KNN_KERNELS = ("self-tuning", "basis")
 # the BASiS paper's graph: 10 neighbors counting the point, sigma_i = distance to the 7th other one
 BASIS_KNN = {"k": 10, "local_scale_neighbor": 8, "kernel": "basis"}
-KNN_DIMS = 512  # wider features are reduced to this many dimensions (truncated SVD) before the search
 
 
 def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
@@ -85,7 +86,7 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
         raise ConfigError(f"`feature_knn_source` must be one of {', '.join(SOURCES)}, got '{source}'")
     combined = graph.adjacency().astype(np.float32)  # its self-loop diagonal is dropped below, the Graph keeps it
     if source in ("raw", "both"):
-        combined = combined + weight * knn_adjacency(graph.x.numpy(), k)
+        combined = combined + weight * knn_adjacency(graph.x, k)  # the tensor: its directions are kept
     if source in ("propagated", "both"):
         from graph_eigen.graph.propagation import propagate_last
 
@@ -94,24 +95,12 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
     return Graph.from_symmetric_adjacency(combined, like=graph)
 
 
-def knn_projection(features: np.ndarray, dims: int = KNN_DIMS, seed: int = 0):
-    """The F x ``dims`` projection on the features' top singular directions (randomized SVD) that
-    the kNN search reads wider features through, or None when they are no wider than ``dims``."""
-    if not dims or features.shape[1] <= dims:
-        return None
-    from sklearn.utils.extmath import randomized_svd
-
-    _, _, vt = randomized_svd(features, dims, random_state=seed)
-    return vt.T
-
-
-def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
+def knn_adjacency(features: torch.Tensor | np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
     """The symmetric 0/1 adjacency joining every row to its k most cosine-similar other rows,
     searched among the rows projected on their top ``dims`` singular directions when wider."""
     n = features.shape[0]
-    projection = knn_projection(features, dims, seed)
-    if projection is not None:
-        features = features @ projection
+    projection = feature_directions(features, dims, seed)
+    features = project(features.numpy() if isinstance(features, torch.Tensor) else features, projection)
     idx = cosine_knn(features, k)
     rows, cols = np.repeat(np.arange(n), k), idx.ravel()
     # an all-zero row is similar to nothing: it gets no kNN edges, and nobody gets it as a neighbor

@@ -11,6 +11,7 @@ from torch import nn
 
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
+from graph_eigen.graph.directions import feature_directions, project
 from graph_eigen.graph.sampling import Batch
 
 ENCODERS = ("table", "mlp", "resmlp", "sign", "sage", "gcn")
@@ -60,18 +61,17 @@ class Encoder(nn.Module):
             raise ConfigError(f"the model was trained on {projection.shape[0]} features, "
                               f"dataset '{graph.name}' has {graph.x.shape[1]}")
         projected = copy.copy(graph)
-        projected.x = graph.x @ projection
+        projected.x = torch.from_numpy(project(graph.x.numpy(), projection.numpy()))
         return projected
 
-    def set_projection(self, graph: Graph, dim: int, seed: int) -> int:
-        """Fit a fixed truncated-SVD projection of the features; returns the input width to use."""
+    def set_projection(self, graph: Graph, dim: int) -> int:
+        """Fix the projection of the features on their top ``dim`` singular directions (none when
+        they are no wider); returns the input width to use."""
         if dim <= 0 or graph.x is None or graph.num_features <= dim:
             self.projection = None
             return graph.num_features
-        from sklearn.utils.extmath import randomized_svd
-
-        _, _, vt = randomized_svd(graph.x.numpy(), dim, random_state=seed)
-        self.register_buffer("projection", torch.from_numpy(vt.T.copy()).float())
+        projection = feature_directions(graph.x, dim)  # the operator's kNN search computed them already
+        self.register_buffer("projection", torch.from_numpy(projection.copy()))
         return dim
 
 
@@ -111,7 +111,7 @@ class FeatureMLP(Encoder):
     def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, seed: int = 0,
                  copies: int = 1) -> None:
         super().__init__()
-        in_dim = self.set_projection(graph, cfg.input_dim, seed) * copies  # sign: hops + 1 copies
+        in_dim = self.set_projection(graph, cfg.input_dim) * copies  # sign: hops + 1 copies
         norm = None if cfg.norm == "none" else cfg.norm
         if residual:
             self.net = ResidualMLP(in_dim, cfg.hidden, dim, cfg.layers, norm, cfg.dropout)
@@ -211,7 +211,7 @@ class GNNEncoder(Encoder):
         super().__init__()
         from torch_geometric.nn import GCN, GraphSAGE
 
-        in_dim = self.set_projection(graph, cfg.input_dim, seed)
+        in_dim = self.set_projection(graph, cfg.input_dim)
         model = GraphSAGE if kind == "sage" else GCN
         norm = None if cfg.norm == "none" else cfg.norm
         self.net = model(in_dim, cfg.hidden, cfg.layers, out_channels=dim, norm=norm, dropout=cfg.dropout)

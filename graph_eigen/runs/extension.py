@@ -26,7 +26,8 @@ import torch
 from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
-from graph_eigen.graph.knn import KNN_DIMS, PROPAGATION_HOPS, knn_projection
+from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project
+from graph_eigen.graph.knn import PROPAGATION_HOPS
 from graph_eigen.graph.neighbors import cosine_index, unit_rows
 from graph_eigen.model.build import Model
 
@@ -40,15 +41,15 @@ class SearchSpace:
     blank: np.ndarray  # old rows with all-zero features (never anybody's neighbor)
 
     @classmethod
-    def build(cls, features: np.ndarray, seed: int = 0) -> "SearchSpace":
-        projection = knn_projection(features, KNN_DIMS, seed)  # the operator's search reads the same
-        projection = None if projection is None else projection.astype(np.float32)
-        rows = unit_rows(features if projection is None else features @ projection)
+    def build(cls, features: torch.Tensor, seed: int = 0) -> "SearchSpace":
+        projection = feature_directions(features, KNN_DIMS, seed)  # the operator's search reads the same
+        features = features.numpy()
+        rows = unit_rows(project(features, projection))
         return cls(projection, cosine_index(rows, seed), ~np.any(rows != 0, axis=1))
 
     def project(self, features: np.ndarray) -> np.ndarray:
         """``features`` on the space's projection (unchanged without one)."""
-        return features if self.projection is None else features @ self.projection
+        return project(features, self.projection)
 
     def neighbors(self, new_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, cols) of the new rows' kNN edges among the old rows (ids < n_old) and the new ones
@@ -103,15 +104,14 @@ class NewNodeExtension:
         if old_graph.x is None:
             raise ConfigError("incremental new-node embedding needs node features")
         self.cfg, self.model, self.num_old = cfg, model, old_graph.num_nodes
-        x = old_graph.x.numpy()
-        self.width = x.shape[1]
+        self.width = old_graph.x.shape[1]
         self.graph_degree = old_graph.degree.numpy()
         self.spaces: dict[str, SearchSpace] = {}
         if cfg.feature_knn and cfg.feature_knn_source in ("raw", "both"):
-            self.spaces["raw"] = SearchSpace.build(x)
+            self.spaces["raw"] = SearchSpace.build(old_graph.x)
         if cfg.feature_knn and cfg.feature_knn_source in ("propagated", "both"):
             hops = propagate(old_graph, old_graph.x, PROPAGATION_HOPS)
-            space = self.spaces["propagated"] = SearchSpace.build(hops[-1].numpy())
+            space = self.spaces["propagated"] = SearchSpace.build(hops[-1])
             # what a new node's hops read of the old nodes, projected (propagation is linear)
             self.graph_hops = [_scaled(self.graph_degree, space.project(h.numpy())) for h in hops[:-1]]
         operator = run_operator(cfg, old_graph)
@@ -150,7 +150,7 @@ class NewNodeExtension:
         own_scale = 1.0 / np.sqrt(np.asarray(operator.sum(axis=1)).ravel() + self_loop + 1.0)
         encoder = self.model.encoder
         projection = getattr(encoder, "projection", None)
-        current = x_new if projection is None else x_new @ projection.numpy()
+        current = project(x_new, None if projection is None else projection.numpy())
         parts = [current]
         for scaled_old in self.encoder_hops:
             current = _hat_rows(operator, self.num_old, scaled_old, current, own_scale)
