@@ -45,18 +45,24 @@ def feature_directions(features: torch.Tensor | np.ndarray, dims: int, seed: int
 def _top_directions(features: np.ndarray, dims: int, seed: int) -> np.ndarray:
     from sklearn.utils.extmath import randomized_svd
 
-    matrix = features
-    if np.count_nonzero(features) < SPARSE_BELOW * features.size:
-        matrix = sp.csr_matrix(features)
-    _, _, vt = randomized_svd(matrix, dims, random_state=seed)
+    _, _, vt = randomized_svd(sparse_if_mostly_zeros(features), dims, random_state=seed)
     return np.ascontiguousarray(vt.T, dtype=np.float32)
 
 
-def project(features: np.ndarray, projection: Optional[np.ndarray]) -> np.ndarray:
-    """``features @ projection`` (``features`` unchanged when there is no projection), through a
-    sparse copy when the features are mostly zeros: the product then costs their nonzeros."""
+def project(features: np.ndarray | sp.csr_matrix, projection: Optional[np.ndarray]) -> np.ndarray:
+    """``features @ projection`` as a dense array (``features`` themselves without a projection),
+    through a sparse copy when the features are mostly zeros (see :func:`sparse_if_mostly_zeros`)."""
+    features = sparse_if_mostly_zeros(features)
     if projection is None:
-        return features
-    if np.count_nonzero(features) < SPARSE_BELOW * features.size:
-        return np.asarray(sp.csr_matrix(features) @ projection, dtype=np.float32)
+        return features.toarray() if sp.issparse(features) else features
+    if sp.issparse(features):
+        return np.asarray(features @ projection, dtype=np.float32)
     return features @ projection
+
+
+def sparse_if_mostly_zeros(features: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+    """A CSR copy of dense ``features`` with fewer than ``SPARSE_BELOW`` nonzeros, so that products
+    cost their nonzeros; other features unchanged (convert once to project several times)."""
+    if sp.issparse(features) or np.count_nonzero(features) >= SPARSE_BELOW * features.size:
+        return features
+    return sp.csr_matrix(features)

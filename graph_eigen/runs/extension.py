@@ -26,7 +26,7 @@ import torch
 from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
-from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project
+from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project, sparse_if_mostly_zeros
 from graph_eigen.graph.knn import PROPAGATION_HOPS
 from graph_eigen.graph.neighbors import cosine_index, unit_rows
 from graph_eigen.model.build import Model
@@ -133,7 +133,7 @@ class NewNodeExtension:
                               f"model was trained on {self.num_old}: the other nodes must be the training graph's")
         edges = self._new_rows(graph, old, new)  # columns: old ids 0..n_old-1, new ones after; no self-loops
         self_loop = np.zeros(new.size, np.float32) if graph.self_loop is None else graph.self_loop.numpy()[new]
-        x_new = graph.x[torch.from_numpy(new)].numpy()
+        x_new = sparse_if_mostly_zeros(graph.x[torch.from_numpy(new)].numpy())  # projected up to three times
         operator = edges
         k, weight = self.cfg.feature_knn, self.cfg.feature_knn_weight
         if "raw" in self.spaces:
