@@ -7,8 +7,8 @@ The eigenmap of A + w F, where F joins each node to its k nearest neighbors in f
 (cosine similarity, symmetrized, unit weights; the search is faiss', exact up to 1e5 nodes and
 approximate above, see neighbors.py), sees both the links and the feature similarity. Features
 wider than ``KNN_DIMS`` are first projected on their top ``KNN_DIMS`` singular directions
-(randomized SVD): on Coauthor CS (6,805 features) that cuts the search from minutes to seconds,
-at a small cost on DBLP, where the exact eigenmap probes 81.8 instead of 82.9 with all 1,639
+(randomized SVD, directions.py; the encoder's input reads the leading ones): on Coauthor CS
+(6,805 features) that cuts the search from minutes to seconds, at a small cost on DBLP, where the exact eigenmap probes 81.8 instead of 82.9 with all 1,639
 features (docs/quality.md). Which features the neighbors are found in (``source``):
 
 - ``raw``: the node features X;

@@ -61,7 +61,7 @@ class Encoder(nn.Module):
             raise ConfigError(f"the model was trained on {projection.shape[0]} features, "
                               f"dataset '{graph.name}' has {graph.x.shape[1]}")
         projected = copy.copy(graph)
-        projected.x = torch.from_numpy(project(graph.x.numpy(), projection.numpy()))
+        projected.x = torch.from_numpy(project(graph.x.cpu().numpy(), projection.cpu().numpy()))
         return projected
 
     def set_projection(self, graph: Graph, dim: int) -> int:

@@ -41,9 +41,9 @@ class SearchSpace:
     blank: np.ndarray  # old rows with all-zero features (never anybody's neighbor)
 
     @classmethod
-    def build(cls, features: torch.Tensor, seed: int = 0) -> "SearchSpace":
+    def build(cls, features: torch.Tensor | np.ndarray, seed: int = 0) -> "SearchSpace":
         projection = feature_directions(features, KNN_DIMS, seed)  # the operator's search reads the same
-        features = features.numpy()
+        features = features.numpy() if isinstance(features, torch.Tensor) else features
         rows = unit_rows(project(features, projection))
         return cls(projection, cosine_index(rows, seed), ~np.any(rows != 0, axis=1))
 
@@ -150,7 +150,7 @@ class NewNodeExtension:
         own_scale = 1.0 / np.sqrt(np.asarray(operator.sum(axis=1)).ravel() + self_loop + 1.0)
         encoder = self.model.encoder
         projection = getattr(encoder, "projection", None)
-        current = project(x_new, None if projection is None else projection.numpy())
+        current = project(x_new, None if projection is None else projection.cpu().numpy())
         parts = [current]
         for scaled_old in self.encoder_hops:
             current = _hat_rows(operator, self.num_old, scaled_old, current, own_scale)
