@@ -162,7 +162,8 @@ def main() -> None:
         results.append(run_graph_protocol(name, args.root, args.seed, not args.no_exact, json.loads(args.options)))
         if args.json:
             save_json(args.json, {"command": "python benchmarks/inductive.py " + " ".join(
-                ["--datasets", *args.datasets] + (["--no-exact"] if args.no_exact else [])
+                ["--datasets", *args.datasets] + (["--seed", str(args.seed)] if args.seed else [])
+                + (["--no-exact"] if args.no_exact else [])
                 + (["--options", shlex.quote(args.options)] if args.options != "{}" else [])),
                 "environment": environment(), "results": results})
 
