@@ -189,6 +189,33 @@ def test_embed_nodes_writes_their_rows_only(tmp_path, capsys):
     assert np.array_equal(np.load(run / "embeddings.npy"), trained)  # the run's own file untouched
 
 
+def test_embed_nodes_incrementally_writes_the_api_rows(tmp_path, capsys):
+    from graph_eigen import GraphEigen
+    from graph_eigen.data import load_dataset
+
+    new = np.sort(np.random.default_rng(8).permutation(600)[:60])
+    old = np.setdiff1d(np.arange(600), new)
+    np.save(tmp_path / "old.npy", old)
+    np.save(tmp_path / "new.npy", new)
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", SBM, "--dim", "3", "--train-nodes", str(tmp_path / "old.npy"),
+                 "--out", str(run), "--no-progress"]) == 0
+    trained = np.load(run / "embeddings.npy")
+    assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy"), "--incremental",
+                 "--out", str(tmp_path / "inc.npy")]) == 0
+    expected = GraphEigen.load(run).transform(load_dataset(SBM), nodes=new, incremental=True)
+    assert np.array_equal(np.load(tmp_path / "inc.npy"), expected)
+    assert json.loads((tmp_path / "inc.npy.json").read_text())["node_ids"] == str(tmp_path / "new.npy")
+    assert np.array_equal(np.load(run / "embeddings.npy"), trained)  # the old rows do not move
+    capsys.readouterr()
+    assert main(["embed", str(run), "--dataset", SBM, "--incremental", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "--nodes" in capsys.readouterr().err
+    assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy"), "--incremental",
+                 "--device", "cuda", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "runs on the CPU" in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
 def test_table_encoder_refuses_out_of_sample():
     from graph_eigen import GraphEigen
     from graph_eigen.data import load_dataset

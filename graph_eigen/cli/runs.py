@@ -47,6 +47,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--nodes", default=None,
                    help=".npy of node ids of the graph: embed only these (new nodes joined to the training "
                         "graph); row i of --out is node ids[i]")
+    p.add_argument("--incremental", action="store_true",
+                   help="with --nodes, when the other nodes are the training graph's, in order: keep the "
+                        "training graph's operator state and compute only the new rows (CPU; "
+                        "docs/quality.md measures both ways)")
 
     p = sub.add_parser("eval", help="compare an embedding with the exact eigenvectors; writes eval.json")
     p.add_argument("run_dir")
@@ -164,21 +168,46 @@ def embed_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out '{out}' is a folder; give the path of an .npy file")
     if args.nodes and out.resolve() == (Path(args.run_dir) / EMBEDDINGS).resolve():
         raise ConfigError("embed --nodes would replace the run's own embeddings.npy with some rows: choose another --out")
-    graph = run_graph(cfg, args.dataset, args.root)
+    if args.incremental and not args.nodes:
+        raise ConfigError("embed --incremental computes the rows of the new nodes given by --nodes; pass their ids")
+    if args.incremental and args.device not in ("auto", "cpu"):
+        raise ConfigError(f"embed --incremental runs on the CPU; drop --device {args.device}")
+    graph = run_graph(cfg, args.dataset, args.root, operator=not args.incremental)
     nodes = load_node_ids(args.nodes, graph.num_nodes, "nodes")
     from graph_eigen.device import resolve_device
 
-    model = load_model(args.run_dir, graph)
-    model.encoder.to(resolve_device(args.device))
+    if args.incremental:
+        model = None
+    else:
+        model = load_model(args.run_dir, graph)
+        model.encoder.to(resolve_device(args.device))
     in_run = out.resolve().parent == Path(args.run_dir).resolve()
     with RunLock(args.run_dir) if in_run else contextlib.nullcontext():
         for name in (out.name, out.name + ".json"):  # temporary files of an export that was killed
             for stale in out.parent.glob(f".{glob.escape(name)}.*.tmp"):
                 stale.unlink()
+        if args.incremental:
+            print(json.dumps(_embed_incrementally(args.run_dir, graph, nodes.numpy(), out, os.path.abspath(args.nodes))))
+            return 0
         print(json.dumps(export_embeddings(model, graph, out, run_dir=args.run_dir, progress=True,
                                            nodes=None if nodes is None else nodes.numpy(),
                                            nodes_file=args.nodes and os.path.abspath(args.nodes))))
     return 0
+
+
+def _embed_incrementally(run_dir: str, graph: Graph, nodes, out: Path, nodes_file: str) -> dict:
+    """Write the rows of the new ``nodes`` of ``graph`` computed from the training graph's kept
+    state (``GraphEigen.transform(..., incremental=True)``); returns the sidecar's content."""
+    import time
+
+    from graph_eigen.api import GraphEigen
+    from graph_eigen.runs.export import write_embeddings
+
+    start = time.perf_counter()
+    estimator = GraphEigen.load(run_dir)
+    rows = estimator.transform(graph, nodes=nodes, incremental=True)
+    return write_embeddings(out, rows, estimator.model_, graph.name, run_dir, time.perf_counter() - start,
+                            nodes_file, graph.label_names)
 
 
 def eval_command(args: argparse.Namespace) -> int:
