@@ -45,7 +45,7 @@ Weights are floored at ``MIN_WEIGHT`` so that no kNN edge underflows to zero and
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -66,13 +66,16 @@ KNN_KERNELS = ("self-tuning", "basis")
 BASIS_KNN = {"k": 10, "local_scale_neighbor": 8, "kernel": "basis"}
 
 
-def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
+def with_feature_knn(graph: Graph, k: int, weight: float = 1.0, source: str = "raw",
+                     spaces: Optional[dict[str, FeatureSpace]] = None) -> Graph:
     """``graph`` unchanged when ``k`` is 0 (the option is off), else :func:`feature_knn_graph`."""
-    return feature_knn_graph(graph, k, weight, source) if k else graph
+    return feature_knn_graph(graph, k, weight, source, spaces) if k else graph
 
 
-def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "raw") -> Graph:
-    """``graph`` with ``weight`` x the symmetric kNN graph(s) of its features added (weights summed)."""
+def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "raw",
+                      spaces: Optional[dict[str, FeatureSpace]] = None) -> Graph:
+    """``graph`` with ``weight`` x the symmetric kNN graph(s) of its features added (weights summed).
+    ``spaces``: :func:`feature_spaces` of ``graph`` and ``source``, when the caller has them already."""
     if graph.x is None:
         raise ConfigError(f"`feature_knn` needs node features, but '{graph.name}' has none")
     if k < 1:
@@ -85,14 +88,32 @@ def feature_knn_graph(graph: Graph, k: int, weight: float = 1.0, source: str = "
     if source not in SOURCES:
         raise ConfigError(f"`feature_knn_source` must be one of {', '.join(SOURCES)}, got '{source}'")
     combined = graph.adjacency().astype(np.float32)  # its self-loop diagonal is dropped below, the Graph keeps it
+    for space in (spaces or feature_spaces(graph, source)).values():
+        combined = combined + weight * knn_adjacency(space.rows, k, dims=0)  # rows projected already
+    return Graph.from_symmetric_adjacency(combined, like=graph)
+
+
+class FeatureSpace(NamedTuple):
+    """The rows one kNN graph is searched in, and the projection that made them from its features."""
+
+    projection: Optional[np.ndarray]  # F x KNN_DIMS, or None when the features are no wider
+    rows: np.ndarray  # n x min(F, KNN_DIMS), float32
+
+
+def feature_spaces(graph: Graph, source: str) -> dict[str, FeatureSpace]:
+    """The spaces of the kNN graphs of ``source``: ``raw`` (the features X) and/or ``propagated``
+    (SGC's A_hat^2 X), each projected on its top ``KNN_DIMS`` singular directions when wider."""
+    spaces = {}
     if source in ("raw", "both"):
-        combined = combined + weight * knn_adjacency(graph.x, k)  # the tensor: its directions are kept
+        projection = feature_directions(graph.x, KNN_DIMS)  # the tensor: its directions are kept
+        spaces["raw"] = FeatureSpace(projection, project(graph.x.numpy(), projection))
     if source in ("propagated", "both"):
         from graph_eigen.graph.propagation import propagate_last
 
         smoothed = propagate_last(graph, graph.x, PROPAGATION_HOPS).numpy()
-        combined = combined + weight * knn_adjacency(smoothed, k)
-    return Graph.from_symmetric_adjacency(combined, like=graph)
+        projection = feature_directions(smoothed, KNN_DIMS)
+        spaces["propagated"] = FeatureSpace(projection, project(smoothed, projection))
+    return spaces
 
 
 def knn_adjacency(features: torch.Tensor | np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:

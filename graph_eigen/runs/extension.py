@@ -27,7 +27,7 @@ from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
 from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project, sparse_if_mostly_zeros
-from graph_eigen.graph.knn import PROPAGATION_HOPS
+from graph_eigen.graph.knn import PROPAGATION_HOPS, FeatureSpace, feature_spaces
 from graph_eigen.graph.neighbors import cosine_index, unit_rows
 from graph_eigen.model.build import Model
 
@@ -42,10 +42,16 @@ class SearchSpace:
 
     @classmethod
     def build(cls, features: torch.Tensor | np.ndarray, seed: int = 0) -> "SearchSpace":
-        projection = feature_directions(features, KNN_DIMS, seed)  # the operator's search reads the same
+        """The space of ``features`` projected as the operator's kNN search projects them."""
+        projection = feature_directions(features, KNN_DIMS, seed)
         features = features.numpy() if isinstance(features, torch.Tensor) else features
-        rows = unit_rows(project(features, projection))
-        return cls(projection, cosine_index(rows, seed), ~np.any(rows != 0, axis=1))
+        return cls.of(FeatureSpace(projection, project(features, projection)), seed)
+
+    @classmethod
+    def of(cls, space: FeatureSpace, seed: int = 0) -> "SearchSpace":
+        """The space whose old rows the operator's kNN graph was searched in (knn.feature_spaces)."""
+        rows = unit_rows(space.rows)
+        return cls(space.projection, cosine_index(rows, seed), ~np.any(rows != 0, axis=1))
 
     def project(self, features: np.ndarray) -> np.ndarray:
         """``features`` on the space's projection (unchanged without one)."""
@@ -106,15 +112,13 @@ class NewNodeExtension:
         self.cfg, self.model, self.num_old = cfg, model, old_graph.num_nodes
         self.width = old_graph.x.shape[1]
         self.graph_degree = old_graph.degree.numpy()
-        self.spaces: dict[str, SearchSpace] = {}
-        if cfg.feature_knn and cfg.feature_knn_source in ("raw", "both"):
-            self.spaces["raw"] = SearchSpace.build(old_graph.x)
-        if cfg.feature_knn and cfg.feature_knn_source in ("propagated", "both"):
-            hops = propagate(old_graph, old_graph.x, PROPAGATION_HOPS)
-            space = self.spaces["propagated"] = SearchSpace.build(hops[-1])
-            # what a new node's hops read of the old nodes, projected (propagation is linear)
-            self.graph_hops = [_scaled(self.graph_degree, space.project(h.numpy())) for h in hops[:-1]]
-        operator = run_operator(cfg, old_graph)
+        # the old graph's operator as training built it, from the same projected rows as the indexes
+        found = feature_spaces(old_graph, cfg.feature_knn_source) if cfg.feature_knn else {}
+        operator = run_operator(cfg, old_graph, spaces=found)
+        self.spaces = {name: SearchSpace.of(space) for name, space in found.items()}
+        if "propagated" in self.spaces:  # what a new node's hops read of the old nodes, projected
+            hops = propagate(old_graph, old_graph.x, PROPAGATION_HOPS - 1)
+            self.graph_hops = [_scaled(self.graph_degree, self.spaces["propagated"].project(h.numpy())) for h in hops]
         self.operator_degree = operator.degree.numpy()
         prepared = encoder.prepare(operator)
         width = prepared.x.shape[1] // (getattr(encoder, "hops", 0) + 1)

@@ -28,9 +28,10 @@ def run_graph(cfg: TrainConfig, dataset: Optional[str] = None, root: Optional[st
     return run_operator(cfg, graph) if operator else graph
 
 
-def run_operator(cfg: TrainConfig, graph: Graph) -> Graph:
-    """``graph`` with the run's operator options applied (the feature kNN graph, when on)."""
-    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight, cfg.feature_knn_source)
+def run_operator(cfg: TrainConfig, graph: Graph, spaces: Optional[dict] = None) -> Graph:
+    """``graph`` with the run's operator options applied (the feature kNN graph, when on);
+    ``spaces``: the kNN graphs' projected rows (``graph.knn.feature_spaces``), when computed already."""
+    return with_feature_knn(graph, cfg.feature_knn, cfg.feature_knn_weight, cfg.feature_knn_source, spaces)
 
 
 def load_graph(dataset: str, root: Optional[str] = None, train_nodes: Optional[str] = None) -> Graph:
