@@ -169,14 +169,20 @@ def test_transform_new_nodes_of_the_enlarged_graph(tmp_path):
             model.transform(full, nodes=np.array(bad))
 
 
-def test_embed_nodes_writes_their_rows_only(tmp_path, capsys):
-    new = np.sort(np.random.default_rng(4).permutation(600)[:100])
-    old = np.setdiff1d(np.arange(600), new)
-    np.save(tmp_path / "old.npy", old)
+def _train_without_new_nodes(tmp_path, count: int, seed: int, *options: str):
+    """A run trained on SBM without ``count`` random (new) nodes, whose sorted ids are saved in
+    tmp_path/new.npy (the others in old.npy); returns (run folder, new ids)."""
+    new = np.sort(np.random.default_rng(seed).permutation(600)[:count])
+    np.save(tmp_path / "old.npy", np.setdiff1d(np.arange(600), new))
     np.save(tmp_path / "new.npy", new)
     run = tmp_path / "run"
-    assert main(["train", "--dataset", SBM, "--dim", "3", "--epochs", "2", "--train-nodes", str(tmp_path / "old.npy"),
+    assert main(["train", "--dataset", SBM, "--dim", "3", *options, "--train-nodes", str(tmp_path / "old.npy"),
                  "--out", str(run), "--no-progress"]) == 0
+    return run, new
+
+
+def test_embed_nodes_writes_their_rows_only(tmp_path, capsys):
+    run, new = _train_without_new_nodes(tmp_path, 100, 4, "--epochs", "2")
     trained = np.load(run / "embeddings.npy")
     assert main(["embed", str(run), "--dataset", SBM, "--out", str(tmp_path / "all.npy")]) == 0
     assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy"),
@@ -193,13 +199,7 @@ def test_embed_nodes_incrementally_writes_the_api_rows(tmp_path, capsys):
     from graph_eigen import GraphEigen
     from graph_eigen.data import load_dataset
 
-    new = np.sort(np.random.default_rng(8).permutation(600)[:60])
-    old = np.setdiff1d(np.arange(600), new)
-    np.save(tmp_path / "old.npy", old)
-    np.save(tmp_path / "new.npy", new)
-    run = tmp_path / "run"
-    assert main(["train", "--dataset", SBM, "--dim", "3", "--train-nodes", str(tmp_path / "old.npy"),
-                 "--out", str(run), "--no-progress"]) == 0
+    run, new = _train_without_new_nodes(tmp_path, 60, 8)
     trained = np.load(run / "embeddings.npy")
     assert main(["embed", str(run), "--dataset", SBM, "--nodes", str(tmp_path / "new.npy"), "--incremental",
                  "--out", str(tmp_path / "inc.npy")]) == 0
@@ -291,13 +291,14 @@ def test_incremental_rows_stay_close_to_the_full_transform_on_the_default_operat
 
 
 def test_new_rows_find_their_neighbors_among_old_and_new_rows():
+    from graph_eigen.graph.knn import FeatureSpace
     from graph_eigen.runs.extension import SearchSpace
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((300, 6)).astype(np.float32)
     x[5] = 0  # a blank old row is nobody's neighbor
     new = rng.standard_normal((20, 6)).astype(np.float32)
-    rows, cols = SearchSpace.build(x).neighbors(new, 4)
+    rows, cols = SearchSpace.of(FeatureSpace(None, x)).neighbors(new, 4)  # 6 features: no projection
     unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     everything = unit(np.vstack([x, new]))
     sims = unit(new) @ everything.T

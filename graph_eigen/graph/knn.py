@@ -49,7 +49,6 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from graph_eigen.config import FEATURE_KNN_SOURCES as SOURCES
 from graph_eigen.errors import ConfigError, InvalidGraphError
@@ -116,12 +115,12 @@ def feature_spaces(graph: Graph, source: str) -> dict[str, FeatureSpace]:
     return spaces
 
 
-def knn_adjacency(features: torch.Tensor | np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
+def knn_adjacency(features: np.ndarray, k: int, dims: int = KNN_DIMS, seed: int = 0) -> sp.csr_matrix:
     """The symmetric 0/1 adjacency joining every row to its k most cosine-similar other rows,
     searched among the rows projected on their top ``dims`` singular directions when wider."""
     n = features.shape[0]
     projection = feature_directions(features, dims, seed)
-    features = project(features.numpy() if isinstance(features, torch.Tensor) else features, projection)
+    features = project(features, projection)
     idx = cosine_knn(features, k)
     rows, cols = np.repeat(np.arange(n), k), idx.ravel()
     # an all-zero row is similar to nothing: it gets no kNN edges, and nobody gets it as a neighbor

@@ -108,8 +108,7 @@ class TableEncoder(Encoder):
 class FeatureMLP(Encoder):
     """An MLP (optionally residual) on node features."""
 
-    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, seed: int = 0,
-                 copies: int = 1) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, residual: bool = False, copies: int = 1) -> None:
         super().__init__()
         in_dim = self.set_projection(graph, cfg.input_dim) * copies  # sign: hops + 1 copies
         norm = None if cfg.norm == "none" else cfg.norm
@@ -183,10 +182,10 @@ class PropagatedMLP(FeatureMLP):
     at 1M nodes: d_G 4.36 against 0.35, though with another learning rate; docs/large_graphs.md.)
     """
 
-    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, seed: int = 0) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig) -> None:
         if cfg.hops < 0:
             raise ConfigError(f"hops must be >= 0, got {cfg.hops}")
-        super().__init__(graph, dim, cfg, residual=False, seed=seed, copies=cfg.hops + 1)
+        super().__init__(graph, dim, cfg, residual=False, copies=cfg.hops + 1)
         self.hops = cfg.hops
 
     def prepare(self, graph: Graph) -> Graph:
@@ -207,7 +206,7 @@ class GNNEncoder(Encoder):
 
     reads_neighbors = True
 
-    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, kind: str, seed: int = 0) -> None:
+    def __init__(self, graph: Graph, dim: int, cfg: EncoderConfig, kind: str) -> None:
         super().__init__()
         from torch_geometric.nn import GCN, GraphSAGE
 
@@ -279,7 +278,7 @@ def build_encoder(name: str, graph: Graph, dim: int, cfg: EncoderConfig | None =
     if graph.x is None:
         raise ConfigError(f"encoder '{name}' needs node features, but dataset '{graph.name}' has none; use 'table'")
     if name in ("mlp", "resmlp"):
-        return FeatureMLP(graph, dim, cfg, residual=name == "resmlp", seed=seed)
+        return FeatureMLP(graph, dim, cfg, residual=name == "resmlp")
     if name == "sign":
-        return PropagatedMLP(graph, dim, cfg, seed=seed)
-    return GNNEncoder(graph, dim, cfg, kind=name, seed=seed)
+        return PropagatedMLP(graph, dim, cfg)
+    return GNNEncoder(graph, dim, cfg, kind=name)

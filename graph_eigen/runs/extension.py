@@ -26,7 +26,7 @@ import torch
 from graph_eigen.config import TrainConfig
 from graph_eigen.errors import ConfigError
 from graph_eigen.graph.core import Graph
-from graph_eigen.graph.directions import KNN_DIMS, feature_directions, project, sparse_if_mostly_zeros
+from graph_eigen.graph.directions import project, sparse_if_mostly_zeros
 from graph_eigen.graph.knn import PROPAGATION_HOPS, FeatureSpace, feature_spaces
 from graph_eigen.graph.neighbors import cosine_index, unit_rows
 from graph_eigen.model.build import Model
@@ -39,13 +39,6 @@ class SearchSpace:
     projection: Optional[np.ndarray]  # F x dims, or None when the features are narrow enough
     index: object  # faiss index over the old rows
     blank: np.ndarray  # old rows with all-zero features (never anybody's neighbor)
-
-    @classmethod
-    def build(cls, features: torch.Tensor | np.ndarray, seed: int = 0) -> "SearchSpace":
-        """The space of ``features`` projected as the operator's kNN search projects them."""
-        projection = feature_directions(features, KNN_DIMS, seed)
-        features = features.numpy() if isinstance(features, torch.Tensor) else features
-        return cls.of(FeatureSpace(projection, project(features, projection)), seed)
 
     @classmethod
     def of(cls, space: FeatureSpace, seed: int = 0) -> "SearchSpace":
